@@ -1,0 +1,81 @@
+// Command renkei runs the Renkei payment server and its tools.
+//
+//	renkei [serve]        run the server (the default)
+//	renkei migrate        bring the database schema up to date and exit
+//	renkei bench payments drive the HTTP API and print payments/s
+//	renkei version        print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "renkei:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand; tests call it with their own arguments.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		m := NewMain(stdout, stderr)
+		if err := m.ParseFlags(args); err != nil {
+			return err
+		}
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "renkei: shutting down")
+		return m.Close()
+	case "migrate":
+		m := NewMain(stdout, stderr)
+		if err := m.ParseFlags(args); err != nil {
+			return err
+		}
+		s, err := m.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "renkei: %s schema is up to date\n", s.Engine())
+		return s.Close()
+	case "bench":
+		return runBench(ctx, args, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "renkei", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+const usage = `usage: renkei [command] [flags]
+
+commands:
+  serve            run the payment server (default)
+  migrate          bring the database schema up to date and exit
+  bench payments   drive the HTTP API with concurrent clients
+  version          print the version
+
+Run "renkei serve -h" for the server's flags.`

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bojanz/currency"
+	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/emvco"
+	rhttp "github.com/renkei/renkei/http"
+	"github.com/renkei/renkei/store"
+)
+
+func init() {
+	// The domain asks the ISO 4217 table through this seam.
+	renkei.CurrencyInfo = func(code string) (int, bool) {
+		if !currency.IsValid(code) {
+			return 0, false
+		}
+		d, ok := currency.GetDigits(code)
+		return int(d), ok
+	}
+}
+
+func version() string { return renkei.Version }
+
+// Main is the server program: flags, then Run, then Close. The end-to-end
+// tests start the same Main on port 0 and a temp dir.
+type Main struct {
+	DataDir  string
+	Addr     string
+	DSN      string
+	AdminKey string
+	Demo     bool
+	LogLevel string
+
+	Store  *store.Store
+	Server *rhttp.Server
+
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	cancel         context.CancelFunc
+	wg             sync.WaitGroup
+}
+
+// NewMain returns a Main with the defaults of the embedded install.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{DataDir: "renkei-data", Addr: "127.0.0.1:8080", Demo: true, LogLevel: "info", stdout: stdout, stderr: stderr}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ParseFlags reads flags, each with an environment variable as default.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("renkei serve", flag.ContinueOnError)
+	fs.SetOutput(m.stderr)
+	fs.StringVar(&m.DataDir, "data", envOr("RENKEI_DATA", m.DataDir), "data folder: SQLite file, keys, demo tokens (env RENKEI_DATA)")
+	fs.StringVar(&m.Addr, "addr", envOr("RENKEI_ADDR", m.Addr), "HTTP listen address (env RENKEI_ADDR)")
+	fs.StringVar(&m.DSN, "db", envOr("RENKEI_DB", m.DSN), "database: a postgres:// URL, or a SQLite path; default <data>/renkei.db (env RENKEI_DB)")
+	fs.StringVar(&m.AdminKey, "admin-key", envOr("RENKEI_ADMIN_KEY", m.AdminKey), "admin bearer token; generated into <data>/admin.key if unset (env RENKEI_ADMIN_KEY)")
+	fs.BoolVar(&m.Demo, "demo", envOr("RENKEI_DEMO", "true") == "true", "seed demo data on an empty database and allow self top-ups (env RENKEI_DEMO)")
+	fs.StringVar(&m.LogLevel, "log-level", envOr("RENKEI_LOG_LEVEL", m.LogLevel), "debug, info, warn or error (env RENKEI_LOG_LEVEL)")
+	return fs.Parse(args)
+}
+
+func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	dsn := m.DSN
+	if dsn == "" {
+		dsn = filepath.Join(m.DataDir, "renkei.db")
+	}
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.PayCode = emvco.NewPayCode
+	s.ParsePayCode = emvco.ParsePayCode
+	s.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
+	return s, nil
+}
+
+// Run opens the store, seeds the demo, starts the server and the
+// background sweeps, and prints where to point a browser.
+func (m *Main) Run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
+		return fmt.Errorf("bad --log-level %q", m.LogLevel)
+	}
+	m.log = slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: level}))
+
+	s, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	m.Store = s
+	s.Log = m.log
+	adminKey, generated, err := m.adminKey()
+	if err != nil {
+		return err
+	}
+	s.AdminKeyHash = store.HashToken(adminKey)
+
+	var demo *demoData
+	if m.Demo {
+		if demo, err = seedDemo(ctx, s, m.DataDir); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+
+	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode}
+	if demo != nil {
+		for _, u := range demo.Users {
+			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
+		}
+		for _, t := range demo.Terminals {
+			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindTerminal, Name: t.Merchant, Token: t.APIKey})
+		}
+	}
+	if err := m.Server.Open(m.Addr); err != nil {
+		return err
+	}
+
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.every(bg, 15*time.Second, "expire payments", func(ctx context.Context) error {
+		_, err := s.ExpirePayments(ctx)
+		return err
+	})
+	m.every(bg, time.Hour, "purge idempotency keys", func(ctx context.Context) error {
+		_, err := s.PurgeIdempotencyKeys(ctx)
+		return err
+	})
+
+	m.printWelcome(adminKey, generated, demo)
+	return nil
+}
+
+func (m *Main) every(ctx context.Context, d time.Duration, what string, fn func(context.Context) error) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					m.log.Error(what, "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// adminKey returns the admin token: from the flag, or the one kept in
+// the data folder, or a new one written there with owner-only access.
+func (m *Main) adminKey() (key string, generated bool, err error) {
+	if m.AdminKey != "" {
+		return m.AdminKey, false, nil
+	}
+	path := filepath.Join(m.DataDir, "admin.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) > 0 {
+		return string(b), false, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read admin key: %w", err)
+	}
+	key = renkei.RandomToken(rand.Reader, "rk_adm_", 32)
+	if err := os.WriteFile(path, []byte(key), 0o600); err != nil {
+		return "", false, fmt.Errorf("write admin key: %w", err)
+	}
+	return key, true, nil
+}
+
+func (m *Main) printWelcome(adminKey string, generated bool, demo *demoData) {
+	u := m.Server.URL()
+	w := m.stdout
+	fmt.Fprintf(w, "\nRenkei %s is running on %s (%s).\n\n", version(), u, m.Store.Engine())
+	fmt.Fprintf(w, "  Wallet (user terminal):  %s/app\n", u)
+	fmt.Fprintf(w, "  Shop terminal:           %s/shop\n", u)
+	fmt.Fprintf(w, "  API docs:                %s/docs   (OpenAPI: %s/openapi.json)\n", u, u)
+	fmt.Fprintf(w, "  Health, metrics:         %s/healthz, %s/metrics\n\n", u, u)
+	if generated {
+		fmt.Fprintf(w, "  Admin key (new, kept in %s): %s\n", filepath.Join(m.DataDir, "admin.key"), adminKey)
+	} else {
+		fmt.Fprintf(w, "  Admin key: in %s or RENKEI_ADMIN_KEY\n", filepath.Join(m.DataDir, "admin.key"))
+	}
+	if demo != nil {
+		fmt.Fprintln(w, "\n  Demo users (bearer tokens; the login pages offer them too):")
+		for _, du := range demo.Users {
+			fmt.Fprintf(w, "    %-8s %s\n", du.Name, du.Token)
+		}
+		fmt.Fprintln(w, "  Demo shop terminals (API keys):")
+		for _, t := range demo.Terminals {
+			fmt.Fprintf(w, "    %-20s %s\n", t.Merchant, t.APIKey)
+		}
+	}
+	fmt.Fprintln(w, "\nPress Ctrl+C to stop.")
+}
+
+// Close stops the server and the sweeps and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil {
+		errs = append(errs, m.Server.Close())
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+type demoData struct {
+	Users []struct {
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+		Token string `json:"token"`
+	} `json:"users"`
+	Terminals []struct {
+		ID       string `json:"id"`
+		Merchant string `json:"merchant"`
+		APIKey   string `json:"api_key"`
+	} `json:"terminals"`
+}
+
+// seedDemo fills an empty database with demo users, merchants and
+// terminals, and keeps their secrets in <data>/demo.json (owner-only) so
+// later starts can print them again.
+func seedDemo(ctx context.Context, s *store.Store, dir string) (*demoData, error) {
+	path := filepath.Join(dir, "demo.json")
+	var d demoData
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return &d, nil
+	}
+	ms, _, err := s.ListMerchants(ctx, renkei.Page{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) > 0 {
+		return nil, nil // a database with data of its own: leave it be
+	}
+	users := []struct {
+		name    string
+		balance int64
+	}{{"Aiko", 50_000}, {"Ben", 3_000}, {"Chika", 200_000}}
+	for _, du := range users {
+		u, tok, err := s.CreateUser(ctx, renkei.CreateUser{Name: du.name})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.TopUp(ctx, renkei.TopUp{UserID: u.ID, Amount: du.balance, Currency: "JPY"}); err != nil {
+			return nil, err
+		}
+		d.Users = append(d.Users, struct {
+			ID    string `json:"id"`
+			Name  string `json:"name"`
+			Token string `json:"token"`
+		}{u.ID, u.Name, tok})
+	}
+	merchants := []struct{ name, mcc string }{
+		{"Cafe Hikari", "5814"}, {"Midori Mart", "5411"}, {"Tsubame Books", "5942"}, {"Sakura Denki", "5732"},
+	}
+	for _, dm := range merchants {
+		m, err := s.CreateMerchant(ctx, renkei.CreateMerchant{Name: dm.name, MCC: dm.mcc})
+		if err != nil {
+			return nil, err
+		}
+		t, key, err := s.CreateTerminal(ctx, renkei.CreateTerminal{MerchantID: m.ID, Name: "Register 1"})
+		if err != nil {
+			return nil, err
+		}
+		d.Terminals = append(d.Terminals, struct {
+			ID       string `json:"id"`
+			Merchant string `json:"merchant"`
+			APIKey   string `json:"api_key"`
+		}{t.ID, m.Name, key})
+	}
+	b, _ := json.MarshalIndent(d, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &d, nil
+}

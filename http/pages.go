@@ -1,0 +1,5 @@
+package http
+
+import "net/http"
+
+func (s *Server) registerPages(mux *http.ServeMux) {}

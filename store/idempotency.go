@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/renkei/renkei"
+)
+
+// Result kinds stored with an idempotency key.
+const (
+	resultOK       = "ok"
+	resultDeclined = "declined"
+)
+
+// storedError is a declined call's error as kept for replay.
+type storedError struct {
+	Code      string `json:"code"`
+	Reason    string `json:"reason"`
+	Message   string `json:"message"`
+	PaymentID string `json:"payment_id"`
+}
+
+// write runs fn in one write transaction. Under an idempotency key (from
+// ctx) the key's row is inserted first in the same transaction and the
+// result is stored in it before the commit: the effect and its record
+// commit together, a concurrent call with the same key waits on the row
+// (PostgreSQL) or on the writer lock (SQLite) and then replays.
+//
+// A declined payment is a result too: its failed payment row commits and a
+// retry gets the same decline. Any other error rolls back everything,
+// including the key, so the call can be retried with the same key.
+func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, error) {
+	var zero T
+	idem := renkei.IdempotencyFromContext(ctx)
+	t, err := s.eng.begin(ctx)
+	if err != nil {
+		return zero, fmt.Errorf("begin: %w", err)
+	}
+	defer t.rollback(context.WithoutCancel(ctx))
+
+	if idem != nil {
+		n, err := t.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, micros(s.Now()))
+		if err != nil {
+			return zero, fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if n == 0 {
+			// Someone committed this key before us: answer with their result.
+			t.rollback(ctx)
+			return replay[T](ctx, s, idem)
+		}
+	}
+
+	res, err := fn(t)
+	var derr *renkei.Error
+	declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
+	if err != nil && !declined {
+		return zero, err
+	}
+	if idem != nil {
+		kind, body := resultOK, []byte(nil)
+		if declined {
+			kind = resultDeclined
+			body, _ = json.Marshal(storedError{derr.Code, derr.Reason, derr.Message, derr.PaymentID})
+		} else if body, err = json.Marshal(res); err != nil {
+			return zero, fmt.Errorf("encode idempotent result: %w", err)
+		}
+		if _, err := t.exec(ctx, `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
+			kind, string(body), idem.Scope, idem.Key); err != nil {
+			return zero, fmt.Errorf("store idempotent result: %w", err)
+		}
+	}
+	if cerr := t.commit(ctx); cerr != nil {
+		return zero, fmt.Errorf("commit: %w", cerr)
+	}
+	return res, err
+}
+
+func replay[T any](ctx context.Context, s *Store, idem *renkei.Idempotency) (T, error) {
+	var (
+		zero             T
+		hash, kind, body string
+	)
+	err := s.eng.queryRow(ctx, `SELECT request_hash, result_kind, result FROM idempotency_keys WHERE scope = ? AND idem_key = ?`,
+		idem.Scope, idem.Key).Scan(&hash, &kind, &body)
+	if isNoRows(err) {
+		// The holder rolled back between our insert and this read: rare,
+		// and safe to ask the client to retry.
+		return zero, renkei.Errorf(renkei.ECONFLICT, "A request with this Idempotency-Key was in progress; retry it.")
+	} else if err != nil {
+		return zero, fmt.Errorf("read idempotency key: %w", err)
+	}
+	if hash != idem.RequestHash {
+		return zero, &renkei.Error{Code: renkei.ECONFLICT, Reason: "idempotency_key_reused",
+			Message: "This Idempotency-Key was already used with different parameters (another path or body). Use a new key for a new request."}
+	}
+	idem.Replayed = true
+	switch kind {
+	case resultOK:
+		var res T
+		if err := json.Unmarshal([]byte(body), &res); err != nil {
+			return zero, fmt.Errorf("decode idempotent result: %w", err)
+		}
+		return res, nil
+	case resultDeclined:
+		var se storedError
+		if err := json.Unmarshal([]byte(body), &se); err != nil {
+			return zero, fmt.Errorf("decode idempotent result: %w", err)
+		}
+		return zero, &renkei.Error{Code: se.Code, Reason: se.Reason, Message: se.Message, PaymentID: se.PaymentID}
+	}
+	return zero, fmt.Errorf("idempotency key %s has no result", idem.Key)
+}
+
+// PurgeIdempotencyKeys deletes keys older than renkei.IdempotencyTTL.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
+	cutoff := micros(s.Now().Add(-renkei.IdempotencyTTL))
+	return s.eng.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, cutoff)
+}

@@ -1,0 +1,424 @@
+// Package store keeps Renkei's state in SQLite (the embedded default) or
+// PostgreSQL (for several nodes). Both engines share one schema and one set
+// of queries; what differs between them sits behind the small engine seam
+// in this file (placeholders, transactions, error codes).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/renkei/renkei"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is Renkei's state on one engine. It implements the domain's
+// service interfaces.
+type Store struct {
+	eng engine
+	ids *renkei.IDGen
+
+	// Now and Rand are injected so ledger rows and tests are deterministic.
+	Now  func() time.Time
+	Rand io.Reader
+	// AdminKeyHash is the SHA-256 of the admin bearer token.
+	AdminKeyHash string
+	// Log receives only what an operator needs; never a secret.
+	Log *slog.Logger
+	// PayCode makes the one-time codes users show at shops, and ParsePayCode
+	// normalises what a terminal submits; injected so the store does not
+	// depend on the code format.
+	PayCode      func(r io.Reader) (string, error)
+	ParsePayCode func(s string) (string, error)
+	// QR builds and reads merchant-presented QR payloads.
+	QR QRCodec
+}
+
+// QRCodec is the seam to the EMVCo payload format.
+type QRCodec interface {
+	Encode(m *renkei.Merchant, amount int64, currency, reference string) (string, error)
+	Reference(payload string) (string, error)
+}
+
+// Engine names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Open opens the database named by dsn and brings its schema up to date.
+// A dsn starting with postgres:// or postgresql:// is PostgreSQL; anything
+// else is a SQLite file path.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var (
+		eng engine
+		err error
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		eng, err = openPostgres(ctx, dsn)
+	} else {
+		eng, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, eng); err != nil {
+		eng.close()
+		return nil, err
+	}
+	ids := renkei.NewIDGen()
+	s := &Store{eng: eng, ids: ids, Now: time.Now, Rand: ids.Rand, Log: slog.Default()}
+	ids.Now = func() time.Time { return s.Now() }
+	return s, nil
+}
+
+// Engine returns SQLite or Postgres.
+func (s *Store) Engine() string { return s.eng.name() }
+
+// Close releases the database.
+func (s *Store) Close() error { return s.eng.close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.eng.queryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// PgxPool returns the pool on PostgreSQL (nil on SQLite), for the job queue
+// that must share transactions with the store.
+func (s *Store) PgxPool() *pgxpool.Pool {
+	if p, ok := s.eng.(*pgEngine); ok {
+		return p.pool
+	}
+	return nil
+}
+
+// SQLDB returns the database/sql handle on SQLite (nil on PostgreSQL).
+func (s *Store) SQLDB() *sql.DB {
+	if e, ok := s.eng.(*sqliteEngine); ok {
+		return e.db
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, eng engine) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db, dialect := eng.sqlDB()
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// ---- the engine seam ----
+
+// row is one result row; both engines' rows satisfy it.
+type row interface{ Scan(dest ...any) error }
+
+// rows is a result set.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// querier is what the store's queries run on: the database or a transaction.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+	queryRow(ctx context.Context, q string, args ...any) row
+}
+
+// tx is an open write transaction.
+type tx interface {
+	querier
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+type engine interface {
+	querier
+	name() string
+	begin(ctx context.Context) (tx, error)
+	isUnique(err error) bool
+	sqlDB() (*sql.DB, goose.Dialect)
+	close() error
+}
+
+// errNoRows is what a queryRow's Scan returns when nothing matched, on
+// either engine.
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows)
+}
+
+// --- SQLite ---
+
+type sqliteEngine struct {
+	db *sql.DB
+	// wmu queues this process's writers in Go instead of letting them spin
+	// on SQLite's busy handler: one writer at a time is all SQLite allows.
+	wmu sync.Mutex
+}
+
+func openSQLite(ctx context.Context, path string) (*sqliteEngine, error) {
+	// WAL with synchronous=FULL: what we acknowledged survives power loss.
+	dsn := "file:" + path + "?_txlock=immediate" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return &sqliteEngine{db: db}, nil
+}
+
+func (e *sqliteEngine) name() string { return SQLite }
+func (e *sqliteEngine) close() error { return e.db.Close() }
+func (e *sqliteEngine) sqlDB() (*sql.DB, goose.Dialect) {
+	return e.db, goose.DialectSQLite3
+}
+
+func (e *sqliteEngine) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return sqlExec(ctx, e.db, q, args...)
+}
+func (e *sqliteEngine) query(ctx context.Context, q string, args ...any) (rows, error) {
+	return sqlQuery(ctx, e.db, q, args...)
+}
+func (e *sqliteEngine) queryRow(ctx context.Context, q string, args ...any) row {
+	return e.db.QueryRowContext(ctx, q, args...)
+}
+
+func (e *sqliteEngine) begin(ctx context.Context) (tx, error) {
+	e.wmu.Lock()
+	t, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		e.wmu.Unlock()
+		return nil, err
+	}
+	return &sqliteTx{Tx: t, unlock: e.wmu.Unlock}, nil
+}
+
+func (e *sqliteEngine) isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+type sqliteTx struct {
+	*sql.Tx
+	unlock func()
+	once   sync.Once
+}
+
+func (t *sqliteTx) done() { t.once.Do(t.unlock) }
+
+func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return sqlExec(ctx, t.Tx, q, args...)
+}
+func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	return sqlQuery(ctx, t.Tx, q, args...)
+}
+func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+func (t *sqliteTx) commit(context.Context) error {
+	defer t.done()
+	return t.Tx.Commit()
+}
+func (t *sqliteTx) rollback(context.Context) error {
+	defer t.done()
+	return t.Tx.Rollback()
+}
+
+type sqlConn interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func sqlExec(ctx context.Context, c sqlConn, q string, args ...any) (int64, error) {
+	res, err := c.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func sqlQuery(ctx context.Context, c sqlConn, q string, args ...any) (rows, error) {
+	r, err := c.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// --- PostgreSQL ---
+
+type pgEngine struct {
+	pool *pgxpool.Pool
+	db   *sql.DB // for goose only
+}
+
+func openPostgres(ctx context.Context, dsn string) (*pgEngine, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres dsn: %w", err)
+	}
+	// What we acknowledged we keep: never let a session turn this off.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &pgEngine{pool: pool, db: stdlib.OpenDBFromPool(pool)}, nil
+}
+
+func (e *pgEngine) name() string { return Postgres }
+func (e *pgEngine) close() error {
+	err := e.db.Close()
+	e.pool.Close()
+	return err
+}
+func (e *pgEngine) sqlDB() (*sql.DB, goose.Dialect) { return e.db, goose.DialectPostgres }
+
+func (e *pgEngine) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := e.pool.Exec(ctx, rebind(q), args...)
+	return tag.RowsAffected(), err
+}
+func (e *pgEngine) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := e.pool.Query(ctx, rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+func (e *pgEngine) queryRow(ctx context.Context, q string, args ...any) row {
+	return e.pool.QueryRow(ctx, rebind(q), args...)
+}
+func (e *pgEngine) begin(ctx context.Context) (tx, error) {
+	t, err := e.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	return pgTx{t}, nil
+}
+func (e *pgEngine) isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+type pgTx struct{ pgx.Tx }
+
+func (t pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := t.Tx.Exec(ctx, rebind(q), args...)
+	return tag.RowsAffected(), err
+}
+func (t pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := t.Tx.Query(ctx, rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+func (t pgTx) queryRow(ctx context.Context, q string, args ...any) row {
+	return t.Tx.QueryRow(ctx, rebind(q), args...)
+}
+func (t pgTx) commit(ctx context.Context) error   { return t.Tx.Commit(ctx) }
+func (t pgTx) rollback(ctx context.Context) error { return t.Tx.Rollback(ctx) }
+
+var rebound sync.Map // query text with ? → with $n
+
+// rebind turns the ? placeholders of our shared queries into PostgreSQL's
+// $1, $2…; our queries have no ? inside string literals.
+func rebind(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	out := b.String()
+	rebound.Store(q, out)
+	return out
+}
+
+// ---- helpers shared by the services ----
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func optTime(v int64) *time.Time {
+	if v == 0 {
+		return nil
+	}
+	t := fromMicros(v)
+	return &t
+}
+
+// inTx runs fn in a write transaction and commits it if fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
+	t, err := s.eng.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer t.rollback(context.WithoutCancel(ctx))
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
