@@ -453,7 +453,9 @@ func (s *Store) CreateRefund(ctx context.Context, req renkei.CreateRefund) (*ren
 		if err != nil {
 			return nil, err
 		}
-		return rf, s.event(ctx, t, renkei.EventPaymentRefunded, rf.ID, p.UserID, p.Merchant.ID,
+		// The event is about the payment (its object id), like every
+		// payment.* event; the refund is in its data.
+		return rf, s.event(ctx, t, renkei.EventPaymentRefunded, p.ID, p.UserID, p.Merchant.ID,
 			map[string]any{"refund": rf, "payment": after})
 	})
 }
