@@ -23,9 +23,10 @@ const apiAdminKey = "rk_adm_test_admin_key"
 // apiEnv is a real server on port 0 over a real SQLite file, with an admin
 // and the objects each test needs made through the API itself.
 type apiEnv struct {
-	t     *testing.T
-	url   string
-	store *store.Store
+	t      *testing.T
+	url    string
+	store  *store.Store
+	client *http.Client
 }
 
 func newAPIEnv(t *testing.T) *apiEnv {
@@ -41,11 +42,16 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
 	t.Cleanup(func() {
+		// Idle keep-alive connections first: the server's graceful
+		// shutdown would wait seconds for connections that never sent a
+		// request.
+		client.CloseIdleConnections()
 		srv.Close()
 		st.Close()
 	})
-	return &apiEnv{t: t, url: srv.URL(), store: st}
+	return &apiEnv{t: t, url: srv.URL(), store: st, client: client}
 }
 
 type apiResp struct {
@@ -79,7 +85,7 @@ func (e *apiEnv) do(method, path, token string, body any, headers ...string) api
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -290,7 +296,7 @@ func TestAPIBadInput(t *testing.T) {
 		if tc.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tc.token)
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +379,7 @@ func TestAPIConcurrentIdempotency(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+cafe.token)
 			req.Header.Set("Idempotency-Key", "one-key")
-			res, err := http.DefaultClient.Do(req)
+			res, err := e.client.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
