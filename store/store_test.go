@@ -3,21 +3,17 @@ package store_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/renkei/renkei"
 	"github.com/renkei/renkei/emvco"
 	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/store/storetest"
 )
 
 // clock is a settable test clock.
@@ -26,23 +22,15 @@ type clock struct{ ns atomic.Int64 }
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// engines lists the engines a conformance test runs on. PostgreSQL needs
-// RENKEI_TEST_POSTGRES; without it the subtest skips, and under CI=true
-// that is a failure.
-var engines = []string{store.SQLite, store.Postgres}
+// engines lists the engines a conformance test runs on.
+var engines = storetest.Engines
 
 // openStore opens a fresh store on the engine: a temp SQLite file, or a
 // new schema in the test PostgreSQL database that is dropped afterwards.
 func openStore(t testing.TB, engine string) (*store.Store, *clock) {
 	t.Helper()
 	ctx := context.Background()
-	var dsn string
-	switch engine {
-	case store.SQLite:
-		dsn = filepath.Join(t.TempDir(), "renkei.db")
-	case store.Postgres:
-		dsn = postgresSchema(t)
-	}
+	dsn := storetest.DSN(t, engine)
 	s, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("open %s: %v", engine, err)
@@ -56,46 +44,6 @@ func openStore(t testing.TB, engine string) (*store.Store, *clock) {
 	s.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
 	s.AdminKeyHash = store.HashToken("admin-secret")
 	return s, c
-}
-
-// postgresSchema makes a schema for one test and returns a DSN that uses it.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("RENKEI_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("RENKEI_TEST_POSTGRES is not set (a postgres:// DSN); skipping the PostgreSQL run")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect RENKEI_TEST_POSTGRES: %v", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse RENKEI_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // forEachEngine runs fn as a parallel subtest on every engine.
