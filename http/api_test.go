@@ -23,13 +23,13 @@ const apiAdminKey = "rk_adm_test_admin_key"
 // apiEnv is a real server on port 0 over a real SQLite file, with an admin
 // and the objects each test needs made through the API itself.
 type apiEnv struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *store.Store
 	client *http.Client
 }
 
-func newAPIEnv(t *testing.T) *apiEnv {
+func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
