@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestBenchPayments(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, db string }{
+		{"sqlite", ""},
+		{"postgres", os.Getenv("RENKEI_TEST_POSTGRES")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"bench", "payments", "--clients", "4", "--duration", "2s"}
+			if tc.name == "postgres" {
+				if tc.db == "" {
+					t.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to bench on PostgreSQL")
+				}
+				args = append(args, "--db", tc.db)
+			}
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+			}
+			report := out.String()
+			if n := benchTestField(t, report, `completed\s+(\d+) payments`); n == 0 {
+				t.Errorf("no payments completed:\n%s", report)
+			}
+			if n := benchTestField(t, report, `errors\s+(\d+)`); n != 0 {
+				t.Errorf("%d errors:\n%s", n, report)
+			}
+			if !strings.Contains(report, "ledger check     ok") {
+				t.Errorf("no passing ledger check in the report:\n%s", report)
+			}
+			if want := "engine           " + tc.name; !strings.Contains(report, want) {
+				t.Errorf("report does not say %q:\n%s", want, report)
+			}
+		})
+	}
+}
+
+func benchTestField(t *testing.T, report, pattern string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + pattern).FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no %q in the report:\n%s", pattern, report)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestBenchBadArguments(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no benchmark", []string{"bench"}, "payments"},
+		{"unknown benchmark", []string{"bench", "refunds"}, `unknown benchmark "refunds"`},
+		{"url without admin key", []string{"bench", "payments", "--url", "http://127.0.0.1:1"}, "--admin-key"},
+		{"no clients", []string{"bench", "payments", "--clients", "0"}, "--clients"},
+		{"stray argument", []string{"bench", "payments", "now"}, `unexpected argument "now"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tc.args, &out, &errOut)
+			if err == nil {
+				t.Fatalf("run %q: no error; stdout:\n%s", tc.args, &out)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run %q: error %q does not mention %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/renkei/renkei/store/storetest"
+)
+
+// syncBuffer collects a Main's output safely across goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startMain runs the real program, as `renkei serve` would, on port 0.
+func startMain(t *testing.T, dataDir, dsn string) (*Main, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	m := NewMain(out, out)
+	if err := m.ParseFlags([]string{"--data", dataDir, "--addr", "127.0.0.1:0", "--db", dsn, "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	return m, out
+}
+
+func get(t *testing.T, url, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	b, _ := io.ReadAll(res.Body)
+	json.Unmarshal(b, &body)
+	return res.StatusCode, body
+}
+
+// TestServeDemo is the newcomer's first command: the server starts on an
+// empty data folder, seeds the demo, prints where to go and which tokens
+// to use, and a restart keeps everything.
+func TestServeDemo(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			dsn := ""
+			if engine == "postgres" {
+				dsn = storetest.PostgresDSN(t)
+			}
+			m, out := startMain(t, dir, dsn)
+			text := out.String()
+			for _, want := range []string{m.Server.URL() + "/app", m.Server.URL() + "/shop", "/openapi.json", "Aiko", "Cafe Hikari", "rk_usr_", "rk_ter_", "Admin key (new"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("welcome lacks %q:\n%s", want, text)
+				}
+			}
+			for _, f := range []string{"admin.key", "demo.json"} {
+				fi, err := os.Stat(filepath.Join(dir, f))
+				if err != nil || fi.Mode().Perm() != 0o600 {
+					t.Fatalf("%s: %v %v", f, fi.Mode(), err)
+				}
+			}
+			var demo demoData
+			b, _ := os.ReadFile(filepath.Join(dir, "demo.json"))
+			if err := json.Unmarshal(b, &demo); err != nil || len(demo.Users) != 3 || len(demo.Terminals) != 4 {
+				t.Fatalf("demo data %s: %v", b, err)
+			}
+			status, me := get(t, m.Server.URL()+"/v1/me", demo.Users[0].Token)
+			if status != 200 || me["kind"] != "user" {
+				t.Fatalf("demo token: %d %v", status, me)
+			}
+			status, wallets := get(t, m.Server.URL()+"/v1/wallets", demo.Users[0].Token)
+			if status != 200 || len(wallets["data"].([]any)) != 1 {
+				t.Fatalf("wallets %d %v", status, wallets)
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// A restart finds its data, prints the same tokens, seeds nothing new.
+			m2, out2 := startMain(t, dir, dsn)
+			defer m2.Close()
+			if !strings.Contains(out2.String(), demo.Users[0].Token) || strings.Contains(out2.String(), "Admin key (new") {
+				t.Fatalf("restart output:\n%s", out2.String())
+			}
+			status, ms := get(t, m2.Server.URL()+"/v1/merchants", string(mustRead(t, filepath.Join(dir, "admin.key"))))
+			if status != 200 || len(ms["data"].([]any)) != 4 {
+				t.Fatalf("merchants after restart: %d %v", status, ms)
+			}
+			status, _ = get(t, m2.Server.URL()+"/healthz", "")
+			if status != 200 {
+				t.Fatalf("healthz %d", status)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &out, &out); err != nil || !strings.HasPrefix(out.String(), "renkei ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	out.Reset()
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"migrate", "--data", dir}, &out, &out); err != nil || !strings.Contains(out.String(), "sqlite schema is up to date") {
+		t.Fatalf("migrate: %v %q", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "renkei.db")); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"fly"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), `unknown command "fly"`) {
+		t.Fatalf("unknown command: %v", err)
+	}
+	err = run(context.Background(), []string{"serve", "--log-level", "loud", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "log-level") {
+		t.Fatalf("bad flag: %v", err)
+	}
+}
