@@ -10,12 +10,13 @@ const (
 	KindUser     = "user"
 	KindTerminal = "terminal"
 	KindAdmin    = "admin"
+	KindPartner  = "partner" // a related service reading its own deliveries and settings
 )
 
 // Principal is an authenticated caller.
 type Principal struct {
 	Kind       string
-	ID         string // usr_… or ter_…; "admin" for the admin
+	ID         string // usr_…, ter_… or rsv_…; "admin" for the admin
 	MerchantID string // for terminals
 }
 

@@ -18,15 +18,21 @@ var Version = "dev"
 
 // Id prefixes, one per resource, as in CONVENTIONS.md.
 const (
-	PrefixUser     = "usr_"
-	PrefixWallet   = "wal_"
-	PrefixMerchant = "mer_"
-	PrefixTerminal = "ter_"
-	PrefixPayment  = "pay_"
-	PrefixRefund   = "rfd_"
-	PrefixEvent    = "evt_"
-	PrefixTxn      = "txn_"
-	PrefixPosting  = "pst_"
+	PrefixUser           = "usr_"
+	PrefixWallet         = "wal_"
+	PrefixMerchant       = "mer_"
+	PrefixTerminal       = "ter_"
+	PrefixPayment        = "pay_"
+	PrefixRefund         = "rfd_"
+	PrefixEvent          = "evt_"
+	PrefixTxn            = "txn_"
+	PrefixPosting        = "pst_"
+	PrefixRelatedService = "rsv_"
+	PrefixLink           = "lnk_"
+	PrefixProposal       = "prp_"
+	PrefixSelection      = "sel_"
+	PrefixMessage        = "msg_"
+	PrefixAttempt        = "att_"
 )
 
 // crockford is Crockford's base32 alphabet: ids stay sortable as strings

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -85,6 +86,13 @@ func writeHumaProblem(api huma.API, ctx huma.Context, p *Problem) {
 // problem converts any error for the caller and logs only internal ones.
 func (s *Server) problem(ctx context.Context, err error) *Problem {
 	if p, ok := err.(*Problem); ok {
+		return p
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The client went away; nothing of ours failed.
+		p := newProblem(499, "The request was canceled by the client.")
+		p.Code = "client_closed_request"
+		p.Title, p.Type = "Client Closed Request", problemType(p.Code)
 		return p
 	}
 	if renkei.ErrorCode(err) == renkei.EINTERNAL {

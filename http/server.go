@@ -27,6 +27,7 @@ type Services interface {
 	renkei.PaymentService
 	renkei.EventService
 	renkei.AuthService
+	renkei.RelatedServiceService
 	Ping(ctx context.Context) error
 }
 
@@ -100,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	api.UseMiddleware(s.authenticate)
 	s.api = api
 	s.registerAPI(api)
+	s.registerRelatedAPI(api)
 
 	// Any other method on a known API path: 405 as problem+json, with Allow.
 	allowed := map[string][]string{}

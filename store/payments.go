@@ -28,8 +28,13 @@ func (s *Store) NewPayCode(ctx context.Context, userID, currency string) (*renke
 		if err != nil {
 			return nil, fmt.Errorf("make pay code: %w", err)
 		}
-		_, err = s.eng.exec(ctx, `INSERT INTO pay_codes (code_hash, user_id, currency, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			HashToken(code), userID, currency, micros(now), micros(pc.ExpiresAt))
+		// Through the writer queue like every write, so on SQLite it waits
+		// its turn instead of spinning in the busy handler.
+		err = s.inTx(ctx, func(t tx) error {
+			_, err := t.exec(ctx, `INSERT INTO pay_codes (code_hash, user_id, currency, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+				HashToken(code), userID, currency, micros(now), micros(pc.ExpiresAt))
+			return err
+		})
 		if err == nil {
 			pc.Code = code
 			return pc, nil
@@ -115,6 +120,9 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 		}
 		p.Status, p.CompletedAt = renkei.PaymentCompleted, &now
 		if err := s.insertPayment(ctx, t, p, ""); err != nil {
+			return nil, err
+		}
+		if err := s.sendByLinks(ctx, t, p); err != nil {
 			return nil, err
 		}
 		return p, s.event(ctx, t, renkei.EventPaymentCompleted, p.ID, p.UserID, m.ID, p)
@@ -296,6 +304,9 @@ func (s *Store) ConfirmQR(ctx context.Context, userID, payload string) (*renkei.
 			return nil, renkei.Errorf(renkei.ECONFLICT, "This QR code was already used or has expired. Ask the shop for a new one.")
 		}
 		p.Status, p.CompletedAt = renkei.PaymentCompleted, &now
+		if err := s.sendByLinks(ctx, t, p); err != nil {
+			return nil, err
+		}
 		return p, s.event(ctx, t, renkei.EventPaymentCompleted, p.ID, userID, m.ID, p)
 	})
 }
@@ -451,6 +462,9 @@ func (s *Store) CreateRefund(ctx context.Context, req renkei.CreateRefund) (*ren
 		}
 		after, err := s.findPayment(ctx, t, p.ID)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.sendRefund(ctx, t, after, rf); err != nil {
 			return nil, err
 		}
 		// The event is about the payment (its object id), like every

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/renkei/renkei"
 )
@@ -205,6 +206,15 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*renkei.Princip
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 		return &renkei.Principal{Kind: renkei.KindTerminal, ID: id, MerchantID: mid}, nil
+	case strings.HasPrefix(token, partnerTokenPrefix):
+		var id string
+		err := s.eng.queryRow(ctx, `SELECT id FROM related_services WHERE key_hash = ?`, h).Scan(&id)
+		if isNoRows(err) {
+			return nil, unauth
+		} else if err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		return &renkei.Principal{Kind: renkei.KindPartner, ID: id}, nil
 	}
 	return nil, unauth
 }

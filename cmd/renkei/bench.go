@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/schollz/progressbar/v3"
 	"io"
 	"math"
 	mrand "math/rand/v2"
@@ -35,13 +36,13 @@ Run "renkei bench payments -h" for the flags.`
 
 // runBench runs one of the benchmarks of `renkei bench`. args are what
 // follows "bench" on the command line.
-func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("bench: name a benchmark\n%s", benchUsage)
 	}
 	switch args[0] {
 	case "payments":
-		b, err := parsePaymentsBench(args[1:])
+		b, err := parsePaymentsBench(args[1:], stderr)
 		if err != nil {
 			return err
 		}
@@ -64,15 +65,14 @@ type paymentsBench struct {
 	Users    int
 	Duration time.Duration
 
-	// stderr receives the progress bar (nil: none) and the in-process
-	// server's warnings. main passes runBench only stdout, so this is
-	// os.Stderr.
+	// stderr receives the progress bar and the in-process server's
+	// warnings.
 	stderr   io.Writer
 	progress bool
 }
 
-func parsePaymentsBench(args []string) (*paymentsBench, error) {
-	b := &paymentsBench{stderr: os.Stderr}
+func parsePaymentsBench(args []string, stderr io.Writer) (*paymentsBench, error) {
+	b := &paymentsBench{stderr: stderr}
 	fs := flag.NewFlagSet("renkei bench payments", flag.ContinueOnError)
 	fs.SetOutput(b.stderr)
 	fs.StringVar(&b.URL, "url", "", "base URL of a running server (needs --admin-key); default: start one in-process")
@@ -464,20 +464,19 @@ func benchPercentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// progressBar draws the elapsed share of the duration on stderr until the
-// returned func is called; a no-op when the output is not a terminal.
+// progressBar shows the elapsed share of the duration, with the counts so
+// far, on stderr until the returned func is called; a no-op when the output
+// is not a terminal.
 func (b *paymentsBench) progressBar(start time.Time, done, bad *atomic.Int64) (stop func()) {
 	if !b.progress {
 		return func() {}
 	}
+	bar := progressbar.NewOptions64(b.Duration.Milliseconds(),
+		progressbar.OptionSetWriter(b.stderr),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetDescription("payments"))
 	quit, finished := make(chan struct{}), make(chan struct{})
-	const width = 30
-	draw := func() {
-		frac := min(1, time.Since(start).Seconds()/b.Duration.Seconds())
-		fill := int(frac * width)
-		fmt.Fprintf(b.stderr, "\r[%s%s] %3.0f%%  %d payments  %d errors ",
-			strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, done.Load(), bad.Load())
-	}
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(200 * time.Millisecond)
@@ -485,11 +484,11 @@ func (b *paymentsBench) progressBar(start time.Time, done, bad *atomic.Int64) (s
 		for {
 			select {
 			case <-quit:
-				draw()
-				fmt.Fprintln(b.stderr)
+				bar.Finish()
 				return
 			case <-t.C:
-				draw()
+				bar.Describe(fmt.Sprintf("%d payments, %d errors", done.Load(), bad.Load()))
+				bar.Set64(min(b.Duration.Milliseconds(), time.Since(start).Milliseconds()))
 			}
 		}
 	}()

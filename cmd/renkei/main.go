@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "renkei: %s schema is up to date\n", s.Engine())
 		return s.Close()
 	case "bench":
-		return runBench(ctx, args, stdout)
+		return runBench(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "renkei", version())
 		return nil

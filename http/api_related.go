@@ -1,0 +1,308 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/renkei/renkei"
+)
+
+// ServiceCreated is a new related service with its partner API key, shown once.
+type ServiceCreated struct {
+	renkei.RelatedService
+	APIKey string `json:"api_key" doc:"The partner's API key (a bearer token) to read its deliveries and settings. Shown only once."`
+}
+
+// langOf picks the language of sentences for an API caller: ?lang= first,
+// then Accept-Language, English by default.
+func langOf(query, accept string) string {
+	if query == "ja" || query == "en" {
+		return query
+	}
+	for _, part := range strings.Split(accept, ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(tag, "ja"):
+			return "ja"
+		case strings.HasPrefix(tag, "en"):
+			return "en"
+		}
+	}
+	return "en"
+}
+
+func (s *Server) registerRelatedAPI(api huma.API) {
+	svc := s.Services
+	reg := func(op huma.Operation) huma.Operation {
+		op.MaxBodyBytes = maxBody
+		if op.Method == http.MethodPost && op.DefaultStatus == 0 {
+			op.DefaultStatus = http.StatusCreated
+		}
+		if len(op.Tags) == 0 {
+			op.Tags = []string{"Related services"}
+		}
+		return op
+	}
+
+	huma.Register(api, reg(huma.Operation{OperationID: "create-related-service", Method: http.MethodPost, Path: "/v1/related_services",
+		Summary: "Register a related service (admin)", Description: "App information, webhook endpoint, scopes, the input fields it asks for and its proposal policy."}),
+		func(ctx context.Context, in *struct{ Body renkei.RelatedServiceInput }) (*One[ServiceCreated], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			rs, key, err := svc.CreateRelatedService(ctx, in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(ServiceCreated{RelatedService: *rs, APIKey: key}, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "update-related-service", Method: http.MethodPut, Path: "/v1/related_services/{id}",
+		Summary: "Replace a related service's settings (admin)"}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body renkei.RelatedServiceInput
+		}) (*One[*renkei.RelatedService], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			rs, err := svc.UpdateRelatedService(ctx, in.ID, in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(rs, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "list-related-services", Method: http.MethodGet, Path: "/v1/related_services",
+		Summary: "List related services", Description: "The admin sees all with their settings; a user sees the enabled ones, to link them."}),
+		func(ctx context.Context, in *PageParams) (*List[*renkei.RelatedService], error) {
+			p, err := need(ctx, renkei.KindAdmin, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			all, more, err := svc.ListRelatedServices(ctx, in.page())
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if p.Kind == renkei.KindUser {
+				var shown []*renkei.RelatedService
+				for _, rs := range all {
+					if rs.Enabled {
+						shown = append(shown, publicService(rs))
+					}
+				}
+				all = shown
+			}
+			return list(all, more), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "get-related-service", Method: http.MethodGet, Path: "/v1/related_services/{id}",
+		Summary: "Get a related service", Description: "The admin, the partner itself (its own settings), or a user (app information only)."}),
+		func(ctx context.Context, in *IDPath) (*One[*renkei.RelatedService], error) {
+			p, err := need(ctx, renkei.KindAdmin, renkei.KindPartner, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			if p.Kind == renkei.KindPartner && p.ID != in.ID {
+				return nil, notYours("related service", in.ID)
+			}
+			rs, err := svc.FindRelatedService(ctx, in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if p.Kind == renkei.KindUser {
+				if !rs.Enabled {
+					return nil, notYours("related service", in.ID)
+				}
+				rs = publicService(rs)
+			}
+			return one(rs, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "put-related-service-icon", Method: http.MethodPut, Path: "/v1/related_services/{id}/icon",
+		Summary: "Upload a related service's icon (admin)", Description: "The body is the image itself: PNG, JPEG, WebP or GIF, at most 256 KiB.",
+		MaxBodyBytes: 256 << 10}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			ContentType string `header:"Content-Type"`
+			RawBody     []byte `contentType:"image/png"`
+		}) (*One[*renkei.RelatedService], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			rs, err := svc.SetServiceIcon(ctx, in.ID, strings.TrimSpace(strings.SplitN(in.ContentType, ";", 2)[0]), in.RawBody)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(rs, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "get-related-service-icon", Method: http.MethodGet, Path: "/v1/related_services/{id}/icon",
+		Summary: "A related service's uploaded icon", Description: "Public app information: no token needed, so pages and apps can show it.",
+		Security: []map[string][]string{}}),
+		func(ctx context.Context, in *IDPath) (*struct {
+			ContentType  string `header:"Content-Type"`
+			CacheControl string `header:"Cache-Control"`
+			CSP          string `header:"Content-Security-Policy"`
+			Body         []byte
+		}, error) {
+			typ, data, err := svc.ServiceIcon(ctx, in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out := &struct {
+				ContentType  string `header:"Content-Type"`
+				CacheControl string `header:"Cache-Control"`
+				CSP          string `header:"Content-Security-Policy"`
+				Body         []byte
+			}{typ, "public, max-age=300", "default-src 'none'", data}
+			return out, nil
+		})
+
+	// ---- links ----
+
+	huma.Register(api, reg(huma.Operation{OperationID: "create-link", Method: http.MethodPost, Path: "/v1/links", Tags: []string{"Links"},
+		Summary: "Link a related service (user)", Description: "A standing consent: the service gets a pseudonymous id for the user; with auto, every payment is sent without a tap."}),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				ServiceID string `json:"service_id" maxLength:"64"`
+				Auto      bool   `json:"auto,omitempty" doc:"Send every payment automatically."`
+			}
+		}) (*One[*renkei.Link], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			l, err := svc.CreateLink(ctx, p.ID, in.Body.ServiceID, in.Body.Auto)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(l, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "list-links", Method: http.MethodGet, Path: "/v1/links", Tags: []string{"Links"},
+		Summary: "List my links (user)"}),
+		func(ctx context.Context, _ *struct{}) (*List[*renkei.Link], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			ls, err := svc.ListLinks(ctx, p.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return list(ls, false), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "revoke-link", Method: http.MethodPost, Path: "/v1/links/{id}/revoke", Tags: []string{"Links"},
+		Summary: "Unlink (user)", Description: "Stops all sending to the service at once; queued messages not yet sent are canceled.", DefaultStatus: http.StatusOK}),
+		func(ctx context.Context, in *IDPath) (*One[*renkei.Link], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			l, err := svc.RevokeLink(ctx, p.ID, in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(l, nil), nil
+		})
+
+	// ---- the completion screen as JSON ----
+
+	type langIn struct {
+		IDPath
+		Lang           string `query:"lang" enum:"ja,en," doc:"Language of the reason sentences; else Accept-Language."`
+		AcceptLanguage string `header:"Accept-Language"`
+	}
+	huma.Register(api, reg(huma.Operation{OperationID: "get-completion", Method: http.MethodGet, Path: "/v1/payments/{id}/completion", Tags: []string{"Completion"},
+		Summary: "The payment-completion view (user)", Description: "The payment and the related apps proposed for it, each with the reason (claims 2–6, 10)."}),
+		func(ctx context.Context, in *langIn) (*One[*renkei.CompletionView], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			v, err := svc.Completion(ctx, p.ID, in.ID, langOf(in.Lang, in.AcceptLanguage))
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(v, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "create-selection", Method: http.MethodPost, Path: "/v1/payments/{id}/selections", Tags: []string{"Completion"},
+		Summary: "Choose a proposed app (user)", Description: "The tap: records the consent and, in the same transaction, queues the payment information with the memo and category to that service (claims 1, 7, 8)."}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			IdemHeader
+			Body renkei.SelectInput
+		}) (*One[*renkei.Selection], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			ctx, idem, err := withIdempotency(ctx, p, "create-selection:"+in.ID, in.IdempotencyKey, in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			sel, err := svc.Select(ctx, p.ID, in.ID, in.Body)
+			if err != nil {
+				return nil, s.replayedProblem(ctx, err, idem)
+			}
+			return one(sel, idem), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "create-dismissal", Method: http.MethodPost, Path: "/v1/payments/{id}/dismissals", Tags: []string{"Completion"},
+		Summary: "Dismiss a proposed app (user)", Description: "Counts in the user's history: repeated dismissals raise that service's threshold for this user.", DefaultStatus: http.StatusOK}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				ServiceID string `json:"service_id" maxLength:"64"`
+			}
+		}) (*One[*renkei.Proposal], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			pr, err := svc.Dismiss(ctx, p.ID, in.ID, in.Body.ServiceID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(pr, nil), nil
+		})
+
+	// ---- deliveries ----
+
+	type deliveriesIn struct {
+		PageParams
+		ServiceID string `query:"service_id" maxLength:"64"`
+		PaymentID string `query:"payment_id" maxLength:"64"`
+		Status    string `query:"status" enum:"queued,delivered,failed,canceled,"`
+	}
+	huma.Register(api, reg(huma.Operation{OperationID: "list-deliveries", Method: http.MethodGet, Path: "/v1/deliveries", Tags: []string{"Deliveries"},
+		Summary: "List messages to related services", Description: "The admin sees all; a partner its own."}),
+		func(ctx context.Context, in *deliveriesIn) (*List[*renkei.Delivery], error) {
+			p, err := need(ctx, renkei.KindAdmin, renkei.KindPartner)
+			if err != nil {
+				return nil, err
+			}
+			f := renkei.DeliveryFilter{ServiceID: in.ServiceID, PaymentID: in.PaymentID, Status: in.Status, Page: in.page()}
+			if p.Kind == renkei.KindPartner {
+				f.ServiceID = p.ID
+			}
+			ds, more, err := svc.ListDeliveries(ctx, f)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return list(ds, more), nil
+		})
+}
+
+// publicService is what a user may see of a service: its app
+// information, not its endpoint or policy.
+func publicService(rs *renkei.RelatedService) *renkei.RelatedService {
+	return &renkei.RelatedService{ID: rs.ID, Name: rs.Name, IconURL: rs.IconURL, Description: rs.Description, AppURL: rs.AppURL,
+		AppCategory: rs.AppCategory, Scopes: rs.Scopes, Input: rs.Input, Enabled: rs.Enabled, CreatedAt: rs.CreatedAt,
+		Policy: renkei.ServicePolicy{}}
+}

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/renkei/renkei"
+)
+
+// MessageVersion is the version of the message bodies partners receive;
+// bodies only grow new optional fields within a version.
+const MessageVersion = "2026-11-25"
+
+// Message is the body partners receive: Standard Webhooks' envelope with
+// Renkei's data.
+type Message struct {
+	Type      string      `json:"type"`
+	Version   string      `json:"version"`
+	Timestamp time.Time   `json:"timestamp"`
+	Data      MessageData `json:"data"`
+}
+
+// MessageData is the payment information as one service may see it:
+// fields outside its scopes are left out, never nulled.
+type MessageData struct {
+	PaymentID   string           `json:"payment_id"`
+	RefundID    string           `json:"refund_id,omitempty"`
+	Amount      *int64           `json:"amount,omitempty"`
+	Currency    string           `json:"currency,omitempty"`
+	CompletedAt *time.Time       `json:"completed_at,omitempty"`
+	RefundedAt  *time.Time       `json:"refunded_at,omitempty"`
+	Merchant    *MessageMerchant `json:"merchant,omitempty"`
+	Method      string           `json:"method,omitempty"`
+	User        string           `json:"user"`
+	Input       *MessageInput    `json:"input,omitempty"`
+	Sequence    int64            `json:"sequence"`
+	Source      string           `json:"source"`
+}
+
+// MessageMerchant is the merchant part of the payment information.
+type MessageMerchant struct {
+	Name         string `json:"name,omitempty"`
+	CategoryCode string `json:"category_code,omitempty"`
+	Category     string `json:"category,omitempty"`
+}
+
+// MessageInput is what the user typed on the completion screen.
+type MessageInput struct {
+	Memo     string `json:"memo,omitempty"`
+	Category string `json:"category,omitempty"`
+}
+
+// enqueue writes one message to one service in the caller's transaction:
+// the delivery exists if and only if its cause commits. The sequence
+// number of the (user, service) stream is taken here, under the same
+// transaction, so it has no gaps.
+func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p *renkei.Payment, typ, source string,
+	input *MessageInput, refund *renkei.Refund) (*renkei.Delivery, error) {
+	pseudo, err := s.pseudonym(ctx, t, p.UserID, rs.ID)
+	if err != nil {
+		return nil, err
+	}
+	var seq int64
+	if err := t.queryRow(ctx, `INSERT INTO streams (user_id, service_id, seq) VALUES (?, ?, 1)
+		ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`, p.UserID, rs.ID).Scan(&seq); err != nil {
+		return nil, fmt.Errorf("next sequence: %w", err)
+	}
+	now := s.now()
+	msg := Message{Type: typ, Version: MessageVersion, Timestamp: now.Truncate(time.Second),
+		Data: scoped(p, rs.Scopes, pseudo, seq, source)}
+	if input != nil && (input.Memo != "" || input.Category != "") {
+		msg.Data.Input = input
+	}
+	if refund != nil {
+		msg.Data.RefundID = refund.ID
+		if msg.Data.Amount != nil {
+			a := refund.Amount
+			msg.Data.Amount = &a
+		}
+		if msg.Data.CompletedAt != nil {
+			at := refund.CreatedAt
+			msg.Data.RefundedAt = &at
+		}
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	d := &renkei.Delivery{ID: s.ids.New(renkei.PrefixMessage), ServiceID: rs.ID, UserID: p.UserID, PaymentID: p.ID, Type: typ,
+		Source: source, Sequence: seq, Status: renkei.DeliveryQueued, Body: string(body), CreatedAt: now}
+	if _, err := t.exec(ctx, `INSERT INTO deliveries (id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, d.ID, d.ServiceID, d.UserID, d.PaymentID, d.Type, d.Source, d.Sequence,
+		d.Body, micros(now), micros(now)); err != nil {
+		return nil, fmt.Errorf("queue delivery: %w", err)
+	}
+	return d, nil
+}
+
+// scoped keeps of a payment what the scopes allow.
+func scoped(p *renkei.Payment, scopes []string, user string, seq int64, source string) MessageData {
+	d := MessageData{PaymentID: p.ID, User: user, Sequence: seq, Source: source}
+	if slices.Contains(scopes, renkei.ScopeAmount) {
+		a := p.Amount
+		d.Amount, d.Currency = &a, p.Currency
+	}
+	if slices.Contains(scopes, renkei.ScopeTime) && p.CompletedAt != nil {
+		at := *p.CompletedAt
+		d.CompletedAt = &at
+	}
+	var m MessageMerchant
+	if slices.Contains(scopes, renkei.ScopeMerchantName) {
+		m.Name = p.Merchant.Name
+	}
+	if slices.Contains(scopes, renkei.ScopeMerchantCategory) {
+		m.CategoryCode, m.Category = p.Merchant.CategoryCode, p.Merchant.Category
+	}
+	if m != (MessageMerchant{}) {
+		d.Merchant = &m
+	}
+	if slices.Contains(scopes, renkei.ScopeMethod) {
+		d.Method = p.Method
+	}
+	return d
+}
+
+// sendByLinks queues the payment to every enabled service the user has an
+// automatic link with, in the payment's own transaction (source "link").
+func (s *Store) sendByLinks(ctx context.Context, t tx, p *renkei.Payment) error {
+	svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+		JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND l.auto = 1 AND r.enabled = 1
+		ORDER BY r.id`, p.UserID)
+	if err != nil {
+		return err
+	}
+	for _, rs := range svcs {
+		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceLink, nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendRefund tells every service that received the payment (by a tap or a
+// link) of its refund, in the refund's transaction, unless the user has
+// since revoked a link to it.
+func (s *Store) sendRefund(ctx context.Context, t tx, p *renkei.Payment, rf *renkei.Refund) error {
+	svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+		WHERE r.enabled = 1 AND r.id IN (SELECT d.service_id FROM deliveries d
+			WHERE d.payment_id = ? AND d.type = 'payment.completed' AND d.status <> 'canceled')
+		AND NOT EXISTS (SELECT 1 FROM links l WHERE l.user_id = ? AND l.service_id = r.id AND l.status = 'revoked'
+			AND NOT EXISTS (SELECT 1 FROM links a WHERE a.user_id = l.user_id AND a.service_id = l.service_id AND a.status = 'active'))
+		ORDER BY r.id`, p.ID, p.UserID)
+	if err != nil {
+		return err
+	}
+	for _, rs := range svcs {
+		source := renkei.SourceSelection
+		var auto int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM links WHERE user_id = ? AND service_id = ? AND status = 'active' AND auto = 1`,
+			p.UserID, rs.ID).Scan(&auto); err != nil {
+			return err
+		}
+		if auto > 0 {
+			source = renkei.SourceLink
+		}
+		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentRefunded, source, nil, rf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixed qualifies a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ListDeliveries lists queued and past messages, newest first.
+func (s *Store) ListDeliveries(ctx context.Context, f renkei.DeliveryFilter) ([]*renkei.Delivery, bool, error) {
+	f.Page = f.Page.Normalize()
+	q := `SELECT id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at FROM deliveries WHERE 1=1`
+	var args []any
+	for _, c := range []struct{ col, v string }{{"service_id", f.ServiceID}, {"payment_id", f.PaymentID}, {"status", f.Status}} {
+		if c.v != "" {
+			q += ` AND ` + c.col + ` = ?`
+			args = append(args, c.v)
+		}
+	}
+	if f.Page.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Page.StartingAfter)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Page.Limit+1)
+	r, err := s.eng.query(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer r.Close()
+	var out []*renkei.Delivery
+	for r.Next() {
+		var (
+			d  renkei.Delivery
+			at int64
+		)
+		if err := r.Scan(&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body, &at); err != nil {
+			return nil, false, err
+		}
+		d.CreatedAt = fromMicros(at)
+		out = append(out, &d)
+	}
+	if err := r.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > f.Page.Limit
+	if more {
+		out = out[:f.Page.Limit]
+	}
+	return out, more, nil
+}

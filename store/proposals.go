@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/policy"
+)
+
+// Usage history windows: proposals and deliveries older than this do not
+// count, so an old habit fades; a shown card left alone this long counts
+// as ignored.
+const (
+	historyWindow = 90 * 24 * time.Hour
+	ignoredAfter  = time.Hour
+)
+
+// MaxProposals is how many cards the completion screen shows at most.
+var MaxProposals = 2
+
+// Selection outcomes.
+const (
+	OutcomeQueued    = "queued"
+	OutcomeSent      = "sent"
+	OutcomeNotNeeded = "not_needed"
+)
+
+// Completion returns the payment-completion view of a user's payment. The
+// proposal engine decides once, on the first view; later views show the
+// same cards with their current state.
+func (s *Store) Completion(ctx context.Context, userID, paymentID, lang string) (*renkei.CompletionView, error) {
+	p, err := s.userPayment(ctx, s.eng, userID, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	view := &renkei.CompletionView{Payment: p, Proposals: []*renkei.Proposal{}}
+	if p.Status == renkei.PaymentPending || p.Status == renkei.PaymentFailed || p.Status == renkei.PaymentExpired {
+		return view, nil
+	}
+	var decided int
+	if err := s.eng.queryRow(ctx, `SELECT COUNT(*) FROM completions WHERE payment_id = ?`, p.ID).Scan(&decided); err != nil {
+		return nil, fmt.Errorf("read completion: %w", err)
+	}
+	if decided == 0 {
+		if err := s.inTx(ctx, func(t tx) error { return s.decide(ctx, t, p) }); err != nil {
+			return nil, err
+		}
+	}
+	view.Proposals, err = s.proposals(ctx, p.ID, lang)
+	return view, err
+}
+
+// userPayment finds a payment of the user; another user's is not found.
+func (s *Store) userPayment(ctx context.Context, q querier, userID, paymentID string) (*renkei.Payment, error) {
+	p, err := s.findPayment(ctx, q, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	if p.UserID != userID {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No payment %s.", paymentID)
+	}
+	return p, nil
+}
+
+// decide runs the proposal engine for a payment and stores every decision,
+// proposed or not, with its reason.
+func (s *Store) decide(ctx context.Context, t tx, p *renkei.Payment) error {
+	now := s.now()
+	n, err := t.exec(ctx, `INSERT INTO completions (payment_id, decided_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.ID, micros(now))
+	if err != nil {
+		return fmt.Errorf("mark completion: %w", err)
+	} else if n == 0 {
+		return nil // another view decided first
+	}
+	svcs, err := s.services(ctx, t, `SELECT `+serviceCols+` FROM related_services ORDER BY id LIMIT 200`)
+	if err != nil {
+		return err
+	}
+	pp := policy.Payment{ID: p.ID, Amount: p.Amount, Currency: p.Currency, MerchantCategory: p.Merchant.Category,
+		Fields: renkei.AllScopes}
+	cands := make([]policy.Candidate, 0, len(svcs))
+	for _, rs := range svcs {
+		c, err := s.candidate(ctx, t, p, rs, now)
+		if err != nil {
+			return err
+		}
+		cands = append(cands, c)
+	}
+	for _, d := range policy.Decide(pp, cands, policy.Options{MaxProposals: MaxProposals, Now: now}) {
+		status := "skipped"
+		if d.Propose {
+			status = renkei.ProposalShown
+		}
+		reason, err := json.Marshal(d.Reason)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `INSERT INTO proposals (id, payment_id, user_id, service_id, rank, threshold, reason_code, reason, status, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(renkei.PrefixProposal), p.ID, p.UserID, d.ServiceID, d.Rank, d.Threshold,
+			string(d.Reason.Code), string(reason), status, micros(now)); err != nil {
+			return fmt.Errorf("store proposal: %w", err)
+		}
+	}
+	return nil
+}
+
+// candidate gathers what the policy needs to know of one service for one
+// payment: the service, the user's history with it, the link, and whether
+// the payment already went there.
+func (s *Store) candidate(ctx context.Context, q querier, p *renkei.Payment, rs *renkei.RelatedService, now time.Time) (policy.Candidate, error) {
+	c := policy.Candidate{Service: policy.Service{
+		ID: rs.ID, Name: rs.Name, Enabled: rs.Enabled, BaseThreshold: rs.Policy.BaseThreshold,
+		Floor: rs.Policy.Floor, Ceiling: rs.Policy.Ceiling, Categories: rs.Policy.MerchantCategories,
+		RequiredFields: []string{renkei.ScopeAmount}, Scopes: rs.Scopes,
+	}}
+	h, err := s.history(ctx, q, p.UserID, rs.ID, now)
+	if err != nil {
+		return c, err
+	}
+	c.History = h
+	var status string
+	var auto int
+	err = q.queryRow(ctx, `SELECT status, auto FROM links WHERE user_id = ? AND service_id = ? ORDER BY id DESC LIMIT 1`,
+		p.UserID, rs.ID).Scan(&status, &auto)
+	if err == nil {
+		c.Link = &policy.Link{Active: status == renkei.LinkActive, Auto: auto == 1 && status == renkei.LinkActive, Revoked: status == renkei.LinkRevoked}
+	} else if !isNoRows(err) {
+		return c, fmt.Errorf("read link: %w", err)
+	}
+	var sent int
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled'`,
+		p.ID, rs.ID).Scan(&sent); err != nil {
+		return c, fmt.Errorf("read deliveries: %w", err)
+	}
+	c.AlreadySent = sent > 0
+	return c, nil
+}
+
+// history is the user's usage of a service over the window (claim 5).
+func (s *Store) history(ctx context.Context, q querier, userID, serviceID string, now time.Time) (policy.History, error) {
+	var (
+		h            policy.History
+		lastSelected int64
+		lastSelID    string
+	)
+	since, idle := micros(now.Add(-historyWindow)), micros(now.Add(-ignoredAfter))
+	err := q.queryRow(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN status <> 'skipped' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'selected' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'dismissed' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'shown' AND created_at < ? THEN 1 ELSE 0 END), 0),
+			COALESCE(MAX(CASE WHEN status = 'selected' THEN decided_at ELSE 0 END), 0),
+			COALESCE(MAX(CASE WHEN status = 'selected' THEN id ELSE '' END), '')
+		FROM proposals WHERE user_id = ? AND service_id = ? AND created_at >= ?`, idle, userID, serviceID, since).
+		Scan(&h.Shown, &h.Selected, &h.Dismissed, &h.Ignored, &lastSelected, &lastSelID)
+	if err != nil {
+		return h, fmt.Errorf("read history: %w", err)
+	}
+	if lastSelected > 0 {
+		h.LastSelected = fromMicros(lastSelected)
+	}
+	// The streak: dismissed or ignored cards since the last selected one.
+	// Ids sort by creation, so "since" is an id comparison and stays exact
+	// within one microsecond.
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM proposals WHERE user_id = ? AND service_id = ? AND created_at >= ? AND id > ?
+		AND (status = 'dismissed' OR (status = 'shown' AND created_at < ?))`,
+		userID, serviceID, since, lastSelID, idle).Scan(&h.DismissStreak); err != nil {
+		return h, fmt.Errorf("read dismissals: %w", err)
+	}
+	if err := q.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(p.amount), 0) FROM deliveries d JOIN payments p ON p.id = d.payment_id
+		WHERE d.user_id = ? AND d.service_id = ? AND d.type = 'payment.completed' AND d.status <> 'canceled' AND d.created_at >= ?`,
+		userID, serviceID, since).Scan(&h.Sent, &h.SentAmount); err != nil {
+		return h, fmt.Errorf("read sent: %w", err)
+	}
+	return h, nil
+}
+
+// proposals reads a payment's shown cards with their service and outcome.
+func (s *Store) proposals(ctx context.Context, paymentID, lang string) ([]*renkei.Proposal, error) {
+	r, err := s.eng.query(ctx, `SELECT pr.id, pr.payment_id, pr.service_id, pr.rank, pr.threshold, pr.reason, pr.status, pr.created_at,
+			COALESCE(se.outcome, ''), COALESCE(d.status, '')
+		FROM proposals pr
+		LEFT JOIN selections se ON se.proposal_id = pr.id
+		LEFT JOIN deliveries d ON d.id = se.delivery_id
+		WHERE pr.payment_id = ? AND pr.status <> 'skipped' ORDER BY pr.rank`, paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("list proposals: %w", err)
+	}
+	var out []*renkei.Proposal
+	for r.Next() {
+		var (
+			pr                        renkei.Proposal
+			reason, outcome, delivery string
+			at                        int64
+		)
+		if err := r.Scan(&pr.ID, &pr.PaymentID, &pr.ServiceID, &pr.Rank, &pr.Threshold, &reason, &pr.Status, &at, &outcome, &delivery); err != nil {
+			r.Close()
+			return nil, err
+		}
+		var pol policy.Reason
+		if err := json.Unmarshal([]byte(reason), &pol); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("proposal %s reason: %w", pr.ID, err)
+		}
+		pr.Reason = renkei.ProposalReason{Code: string(pol.Code), Text: pol.Text(lang)}
+		pr.CreatedAt = fromMicros(at)
+		pr.Outcome = outcome
+		if delivery == renkei.DeliveryDelivered {
+			pr.Outcome = OutcomeSent
+		}
+		out = append(out, &pr)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	for _, pr := range out {
+		rs, err := s.FindRelatedService(ctx, pr.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		pr.Service = &renkei.ServiceCard{ID: rs.ID, Name: rs.Name, IconURL: rs.IconURL, Description: rs.Description.In(lang),
+			AppURL: rs.AppURL, Input: rs.Input}
+	}
+	return out, nil
+}
+
+// Select records the user's tap on a proposal (claim 8): the consent to
+// send this payment to that service, with the memo and category (claim 7).
+// In the same transaction it queues the message, unless sending is not
+// needed because the service already has the payment.
+func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.SelectInput) (*renkei.Selection, error) {
+	return write(ctx, s, func(t tx) (*renkei.Selection, error) {
+		p, err := s.userPayment(ctx, t, userID, paymentID)
+		if err != nil {
+			return nil, err
+		}
+		if p.Status != renkei.PaymentCompleted && p.Status != renkei.PaymentPartiallyRefunded {
+			return nil, renkei.Errorf(renkei.ECONFLICT, "Payment %s is %s; only a completed payment can be sent to an app.", p.ID, p.Status)
+		}
+		var propID, status string
+		err = t.queryRow(ctx, `SELECT id, status FROM proposals WHERE payment_id = ? AND service_id = ?`, p.ID, in.ServiceID).Scan(&propID, &status)
+		if isNoRows(err) || status == "skipped" {
+			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
+		} else if err != nil {
+			return nil, fmt.Errorf("find proposal: %w", err)
+		}
+		if status == renkei.ProposalSelected {
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+		}
+		rs, err := s.findService(ctx, t, in.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		if !rs.Enabled {
+			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name)
+		}
+		if err := checkInput(rs, in); err != nil {
+			return nil, err
+		}
+		now := s.now()
+		sel := &renkei.Selection{ID: s.ids.New(renkei.PrefixSelection), ProposalID: propID, PaymentID: p.ID, ServiceID: rs.ID,
+			Memo: in.Memo, Category: in.Category, Outcome: OutcomeQueued, CreatedAt: now}
+		var sent int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled'`,
+			p.ID, rs.ID).Scan(&sent); err != nil {
+			return nil, err
+		}
+		if sent > 0 {
+			sel.Outcome = OutcomeNotNeeded // an automatic link already sent it
+		} else {
+			d, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
+				&MessageInput{Memo: in.Memo, Category: in.Category}, nil)
+			if err != nil {
+				return nil, err
+			}
+			sel.DeliveryID = d.ID
+		}
+		if _, err := t.exec(ctx, `INSERT INTO selections (id, proposal_id, payment_id, user_id, service_id, memo, category, delivery_id, outcome, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sel.ID, propID, p.ID, userID, rs.ID, sel.Memo, sel.Category, sel.DeliveryID,
+			sel.Outcome, micros(now)); err != nil {
+			if s.eng.isUnique(err) {
+				return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+			}
+			return nil, fmt.Errorf("insert selection: %w", err)
+		}
+		if _, err := t.exec(ctx, `UPDATE proposals SET status = 'selected', decided_at = ? WHERE id = ?`, micros(now), propID); err != nil {
+			return nil, fmt.Errorf("mark proposal: %w", err)
+		}
+		return sel, nil
+	})
+}
+
+// checkInput holds the user's input to what the service asked for.
+func checkInput(rs *renkei.RelatedService, in renkei.SelectInput) error {
+	if in.Memo != "" {
+		if !rs.Input.Memo {
+			return renkei.Invalid("body.memo", "%s does not take a memo.", rs.Name)
+		}
+		if n := len([]rune(in.Memo)); n > rs.Input.MemoMaxLen {
+			return renkei.Invalid("body.memo", "The memo has %d characters; %s takes at most %d.", n, rs.Name, rs.Input.MemoMaxLen)
+		}
+	}
+	if in.Category != "" {
+		ok := false
+		for _, c := range rs.Input.Categories {
+			ok = ok || c == in.Category
+		}
+		if !ok {
+			return renkei.Invalid("body.category", "%q is not one of %s's categories.", in.Category, rs.Name)
+		}
+	}
+	return nil
+}
+
+// Dismiss records that the user closed a proposal card: it counts against
+// the service in the user's history (the threshold backs off).
+func (s *Store) Dismiss(ctx context.Context, userID, paymentID, serviceID string) (*renkei.Proposal, error) {
+	return write(ctx, s, func(t tx) (*renkei.Proposal, error) {
+		p, err := s.userPayment(ctx, t, userID, paymentID)
+		if err != nil {
+			return nil, err
+		}
+		n, err := t.exec(ctx, `UPDATE proposals SET status = 'dismissed', decided_at = ? WHERE payment_id = ? AND service_id = ? AND status = 'shown'`,
+			micros(s.now()), p.ID, serviceID)
+		if err != nil {
+			return nil, fmt.Errorf("dismiss: %w", err)
+		}
+		var status string
+		err = t.queryRow(ctx, `SELECT status FROM proposals WHERE payment_id = ? AND service_id = ?`, p.ID, serviceID).Scan(&status)
+		if isNoRows(err) || status == "skipped" {
+			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
+		} else if err != nil {
+			return nil, err
+		}
+		if n == 0 && status == renkei.ProposalSelected {
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+		}
+		return &renkei.Proposal{PaymentID: p.ID, ServiceID: serviceID, Status: status}, nil
+	})
+}
