@@ -66,21 +66,21 @@ type ServicePolicy struct {
 	Floor              map[string]int64 `json:"floor,omitempty" doc:"Per currency: the personal threshold never goes below this (default base/4)."`
 	Ceiling            map[string]int64 `json:"ceiling,omitempty" doc:"Per currency: nor above this (default base×32)."`
 	MerchantCategories []string         `json:"merchant_categories,omitempty" doc:"Merchant categories the service is about; empty means all."`
-	WantsStatement     bool             `json:"wants_statement" doc:"Receive the payee's later statement feed for linked users."`
+	WantsStatement     bool             `json:"wants_statement,omitempty" doc:"Receive the payee's later statement feed for linked users."`
 }
 
 // RelatedServiceInput registers or updates a related service.
 type RelatedServiceInput struct {
 	Name        string        `json:"name" minLength:"1" maxLength:"60"`
 	IconURL     string        `json:"icon_url,omitempty" maxLength:"2000"`
-	Description Localized     `json:"description"`
+	Description Localized     `json:"description,omitempty"`
 	AppURL      string        `json:"app_url,omitempty" maxLength:"2000"`
 	AppCategory string        `json:"app_category" minLength:"1" maxLength:"40"`
 	WebhookURL  string        `json:"webhook_url" maxLength:"2000"`
 	Scopes      []string      `json:"scopes" maxItems:"10"`
-	Input       InputFields   `json:"input"`
+	Input       InputFields   `json:"input,omitempty"`
 	Policy      ServicePolicy `json:"policy"`
-	Enabled     bool          `json:"enabled"`
+	Enabled     bool          `json:"enabled" doc:"Whether the service is proposed and receives messages."`
 }
 
 // Validate checks a related service's settings.

@@ -1,0 +1,130 @@
+package http_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func kakeiboBody() map[string]any {
+	return map[string]any{
+		"name":         "Kakeibo",
+		"description":  map[string]any{"ja": "家計簿に記録", "en": "Record in your account book"},
+		"app_category": "household_budget",
+		"webhook_url":  "https://kakeibo.example/hooks",
+		"scopes":       []string{"amount", "merchant_name", "merchant_category", "time"},
+		"input":        map[string]any{"memo": true, "memo_max_length": 30, "categories": []string{"food", "daily"}},
+		"policy":       map[string]any{"base_threshold": map[string]any{"JPY": 1000}},
+		"enabled":      true,
+	}
+}
+
+// TestAPICompletionFlow is claims 2–8 over HTTP: register a service, pay,
+// read the completion view with its reasons, tap with a memo, and see the
+// queued message as the admin and as the partner.
+func TestAPICompletionFlow(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	aiko, ben := e.user("Aiko", 50_000), e.user("Ben", 1000)
+	cafe := e.terminal("Cafe Hikari", "5814")
+
+	e.want(e.do("POST", "/v1/related_services", aiko.token, kakeiboBody()), 403)
+	bad := kakeiboBody()
+	bad["scopes"] = []string{"card_number"}
+	e.want(e.do("POST", "/v1/related_services", apiAdminKey, bad), 422)
+	rs := e.want(e.do("POST", "/v1/related_services", apiAdminKey, kakeiboBody()), 201)
+	sid, partnerKey := str(rs.body["id"]), str(rs.body["api_key"])
+	if !strings.HasPrefix(partnerKey, "rk_rsv_") {
+		t.Fatalf("service %s", rs.raw)
+	}
+	pub := e.want(e.do("GET", "/v1/related_services/"+sid, aiko.token, nil), 200)
+	if pub.body["webhook_url"] != "" || pub.body["name"] != "Kakeibo" {
+		t.Fatalf("a user sees the endpoint: %s", pub.raw)
+	}
+
+	pay := e.want(e.do("POST", "/v1/payments/charge", cafe.token, map[string]any{"code": e.payCode(aiko), "amount": 12_800}), 201)
+	pid := str(pay.body["id"])
+	e.want(e.do("GET", "/v1/payments/"+pid+"/completion", ben.token, nil), 404)
+	e.want(e.do("GET", "/v1/payments/"+pid+"/completion", cafe.token, nil), 403)
+	v := e.want(e.do("GET", "/v1/payments/"+pid+"/completion?lang=en", aiko.token, nil), 200)
+	props := v.body["proposals"].([]any)
+	if len(props) != 1 {
+		t.Fatalf("completion %s", v.raw)
+	}
+	card := props[0].(map[string]any)
+	reason := card["reason"].(map[string]any)
+	if card["service_id"] != sid || !strings.Contains(str(reason["text"]), "¥12,800") || reason["code"] == "" {
+		t.Fatalf("card %v", card)
+	}
+	vja := e.want(e.do("GET", "/v1/payments/"+pid+"/completion", aiko.token, nil, "Accept-Language", "ja-JP,ja;q=0.9"), 200)
+	if !strings.Contains(vja.raw, "しきい値") {
+		t.Fatalf("ja completion %s", vja.raw)
+	}
+
+	e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid, "memo": strings.Repeat("x", 31)}), 422)
+	e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid, "category": "cars"}), 422)
+	e.want(e.do("POST", "/v1/payments/"+pid+"/selections", ben.token, map[string]any{"service_id": sid}), 404)
+	sel := e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token,
+		map[string]any{"service_id": sid, "memo": "team lunch", "category": "food"}, "Idempotency-Key", "tap-1"), 201)
+	if sel.body["outcome"] != "queued" {
+		t.Fatalf("selection %s", sel.raw)
+	}
+	again := e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token,
+		map[string]any{"service_id": sid, "memo": "team lunch", "category": "food"}, "Idempotency-Key", "tap-1"), 201)
+	if again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("retried tap not replayed")
+	}
+	e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid}), 409)
+
+	for _, who := range []string{apiAdminKey, partnerKey} {
+		ds := e.want(e.do("GET", "/v1/deliveries?payment_id="+pid, who, nil), 200)
+		data := ds.body["data"].([]any)
+		if len(data) != 1 || !strings.Contains(str(data[0].(map[string]any)["body"]), `"memo":"team lunch"`) {
+			t.Fatalf("deliveries %s", ds.raw)
+		}
+	}
+	e.want(e.do("GET", "/v1/deliveries", aiko.token, nil), 403)
+
+	// Links: link, list, unlink; another user's link is not found.
+	l := e.want(e.do("POST", "/v1/links", ben.token, map[string]any{"service_id": sid, "auto": true}), 201)
+	lid := str(l.body["id"])
+	e.want(e.do("POST", "/v1/links", ben.token, map[string]any{"service_id": sid}), 409)
+	e.want(e.do("POST", "/v1/links/"+lid+"/revoke", aiko.token, nil), 404)
+	ls := e.want(e.do("GET", "/v1/links", ben.token, nil), 200)
+	if len(ls.body["data"].([]any)) != 1 {
+		t.Fatalf("links %s", ls.raw)
+	}
+	r := e.want(e.do("POST", "/v1/links/"+lid+"/revoke", ben.token, nil), 200)
+	if r.body["status"] != "revoked" {
+		t.Fatalf("revoke %s", r.raw)
+	}
+
+	// Icons: admin uploads PNG; anyone can fetch it; SVG is refused.
+	png := []byte("\x89PNG\r\n\x1a\n0000")
+	up := func(ct string, body []byte) int {
+		req, _ := http.NewRequest("PUT", e.url+"/v1/related_services/"+sid+"/icon", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+apiAdminKey)
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := up("image/svg+xml", []byte("<svg/>")); st != 422 && st != 415 {
+		t.Fatalf("svg icon: %d", st)
+	}
+	if st := up("image/png", png); st != 200 {
+		t.Fatalf("png icon: %d", st)
+	}
+	res, err := e.client.Get(e.url + "/v1/related_services/" + sid + "/icon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("icon fetch %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
