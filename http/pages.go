@@ -1,5 +1,646 @@
 package http
 
-import "net/http"
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
 
-func (s *Server) registerPages(mux *http.ServeMux) {}
+	"github.com/renkei/renkei"
+)
+
+// The pages are server-rendered HTML: they work without JavaScript, on a
+// 360 px phone, in Japanese and English. The templates and the one style
+// sheet and script are embedded, so the binary is still the whole install
+// and no page loads anything from another host.
+
+//go:embed templates/*.html
+var pageTemplateFS embed.FS
+
+//go:embed static
+var pageStaticFS embed.FS
+
+// Cookie names: the payer's phone and the shop terminal log in separately,
+// so one browser can play both parts of the demo in two tabs.
+const (
+	appCookie  = "renkei_app"
+	shopCookie = "renkei_shop"
+)
+
+// Page areas: the user terminal and the shop terminal.
+const (
+	areaApp  = "app"
+	areaShop = "shop"
+)
+
+// pageCSP allows only this origin's style sheet and script; the QR codes
+// are inline SVG, so no image source is needed.
+const pageCSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"media-src 'self' blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageStatic is the embedded static folder and pageStaticVersion a hash of
+// it, so asset URLs change when their content does and can be cached.
+var (
+	pageStatic, _      = fs.Sub(pageStaticFS, "static")
+	pageStaticVersion  = pageHashAssets(pageStatic)
+	pageTemplates      = parsePageTemplates()
+	pageCrossOrigin    = http.NewCrossOriginProtection()
+	pageTokyo          = time.FixedZone("JST", 9*60*60) // Japan has no daylight saving time
+	errPageFormExpired = errors.New("form expired")
+)
+
+func pageHashAssets(fsys fs.FS) string {
+	h := sha256.New()
+	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(fsys, p)
+			h.Write([]byte(p))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// parsePageTemplates parses each page together with the layout. A broken
+// template fails at start-up (and in every test), not on a customer's
+// phone.
+func parsePageTemplates() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"static": func(name string) string { return "/static/" + name + "?v=" + pageStaticVersion },
+		"facts": func(v *pageView, p *renkei.Payment) map[string]any {
+			return map[string]any{"V": v, "P": p}
+		},
+	}
+	pages, err := fs.Glob(pageTemplateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(path.Base(p), ".html")
+		if name == "layout" {
+			continue
+		}
+		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(pageTemplateFS, "templates/layout.html", p))
+	}
+	return out
+}
+
+// pageView is what every template gets: the language, the frame of the
+// page and the page's own Data.
+type pageView struct {
+	L        lang
+	Title    string
+	Area     string // app or shop
+	Nav      string // the current navigation item
+	MainID   string // the id of <main>; the completion screen's is "completion"
+	LoggedIn bool
+	Who      string // the user's or the merchant's name
+	Demo     bool
+	LangURL  string
+	Notice   string
+	Error    string
+	// Refresh reloads the page every so many seconds where scripts do not
+	// run (the shop's QR page waiting for the customer).
+	Refresh int
+	Data    any
+}
+
+// Money formats an amount of minor units in a currency.
+func (v *pageView) Money(amount int64, currency string) string { return formatMoney(amount, currency) }
+
+// Signed formats a history entry: + for money in, a minus sign for out.
+func (v *pageView) Signed(m renkei.Money) string {
+	if m.Amount > 0 {
+		return "+" + formatMoney(m.Amount, m.Currency)
+	}
+	return formatMoney(m.Amount, m.Currency)
+}
+
+// Time shows a time to a person: Japan time on Japanese pages, UTC on
+// English ones, with the zone named either way.
+func (v *pageView) Time(t time.Time) string {
+	if v.L == langJA {
+		return t.In(pageTokyo).Format("2006年1月2日 15:04:05 MST")
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04:05 MST")
+}
+
+// ShortTime is Time without the date and the seconds, for lists.
+func (v *pageView) ShortTime(t time.Time) string {
+	if v.L == langJA {
+		return t.In(pageTokyo).Format("1/2 15:04")
+	}
+	return t.UTC().Format("2 Jan 15:04")
+}
+
+// FailureText says why a recorded payment failed, to the payer on the
+// user terminal and to the cashier on the shop terminal.
+func (v *pageView) FailureText(p *renkei.Payment) string {
+	if v.Area == areaApp {
+		if m, ok := payerFailures[p.FailureCode]; ok {
+			if v.L == langJA {
+				return m[1]
+			}
+			return m[0]
+		}
+	}
+	return v.L.ErrorText(&renkei.Error{Code: renkei.EDECLINED, Reason: p.FailureCode, Message: p.FailureMessage}, sideShop)
+}
+
+// ISO is the machine-readable time of a <time> element.
+func (v *pageView) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// pageCurrencySymbols are the signs shown before an amount; other currencies
+// show their ISO code.
+var pageCurrencySymbols = map[string]string{"JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "KRW": "₩", "CNY": "CN¥"}
+
+// formatMoney writes minor units as a person reads them: ¥1,280, $12.50,
+// with a minus sign for negative amounts.
+func formatMoney(amount int64, currency string) string {
+	digits, ok := renkei.CurrencyInfo(currency)
+	if !ok {
+		digits = 0
+	}
+	neg := amount < 0
+	u := uint64(amount)
+	if neg {
+		u = uint64(-amount)
+	}
+	var scale uint64 = 1
+	for range digits {
+		scale *= 10
+	}
+	major := strconv.FormatUint(u/scale, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteString("−")
+	}
+	if sym, ok := pageCurrencySymbols[currency]; ok {
+		b.WriteString(sym)
+	} else {
+		b.WriteString(currency + " ")
+	}
+	for i, c := range major {
+		if i > 0 && (len(major)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if digits > 0 {
+		fmt.Fprintf(&b, ".%0*d", digits, u%scale)
+	}
+	return b.String()
+}
+
+func (s *Server) registerPages(mux *http.ServeMux) {
+	static := http.StripPrefix("/static/", http.FileServerFS(pageStatic))
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			s.pageNotFound(w, r, "")
+			return
+		}
+		if r.URL.Query().Get("v") == pageStaticVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		}
+		static.ServeHTTP(w, r)
+	})
+
+	// The user terminal: the payer's phone.
+	mux.HandleFunc("GET /app/login", s.pageLogin(areaApp))
+	mux.HandleFunc("POST /app/login", s.pageLogin(areaApp))
+	mux.HandleFunc("/app/logout", s.pageLogout(areaApp))
+	mux.HandleFunc("GET /app", s.appPage(s.appWallet))
+	mux.HandleFunc("GET /app/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/app", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("POST /app/topup", s.appPage(s.appTopUp))
+	mux.HandleFunc("GET /app/pay", s.appPage(s.appPay))
+	mux.HandleFunc("GET /app/pay/poll", s.appPoll(s.appPayPoll))
+	mux.HandleFunc("GET /app/scan", s.appPage(s.appScan))
+	mux.HandleFunc("GET /app/confirm", s.appPage(s.appConfirm))
+	mux.HandleFunc("POST /app/confirm", s.appPage(s.appConfirmPay))
+	mux.HandleFunc("GET /app/payments", s.appPage(s.appPayments))
+	mux.HandleFunc("GET /app/payments/{id}", s.appPage(s.appCompletion))
+
+	// The shop terminal: the merchant's point of sale.
+	mux.HandleFunc("GET /shop/login", s.pageLogin(areaShop))
+	mux.HandleFunc("POST /shop/login", s.pageLogin(areaShop))
+	mux.HandleFunc("/shop/logout", s.pageLogout(areaShop))
+	mux.HandleFunc("GET /shop", s.shopPage(s.shopCharge))
+	mux.HandleFunc("GET /shop/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/shop", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("POST /shop/charge", s.shopPage(s.shopChargePost))
+	mux.HandleFunc("GET /shop/qr", s.shopPage(s.shopQR))
+	mux.HandleFunc("POST /shop/qr", s.shopPage(s.shopQRPost))
+	mux.HandleFunc("GET /shop/qr/{id}", s.shopPage(s.shopQRStatus))
+	mux.HandleFunc("GET /shop/qr/{id}/status", s.shopPoll(s.shopQRStatusJSON))
+	mux.HandleFunc("GET /shop/payments", s.shopPage(s.shopPayments))
+	mux.HandleFunc("GET /shop/payments/{id}", s.shopPage(s.shopPayment))
+	mux.HandleFunc("POST /shop/refund", s.shopPage(s.shopRefund))
+
+	// Anything else under the pages is a page too, not problem+json.
+	mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaApp) })
+	mux.HandleFunc("/shop/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaShop) })
+}
+
+// pageReq is one page request after the checks common to all pages.
+type pageReq struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	view *pageView
+	p    *renkei.Principal // nil on the login pages
+}
+
+// pageStart applies what every page does first: remember a ?lang= choice,
+// refuse cross-site form posts, and forbid caching of pages that show
+// balances and payments.
+func (s *Server) pageStart(w http.ResponseWriter, r *http.Request, area string) (*pageReq, bool) {
+	l := pageLang(r)
+	if q := r.URL.Query().Get("lang"); q != "" {
+		if _, ok := parseLang(q); ok {
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: l, Area: area, Demo: s.Demo, MainID: "main"}}
+	pr.view.LangURL = langSwitchURL(r, area, l.Other())
+	if err := pageCrossOrigin.Check(r); err != nil {
+		s.renderPage(pr, http.StatusForbidden, "error", l.T("err.title"), map[string]string{"Message": l.T("err.crosssite")})
+		return nil, false
+	}
+	return pr, true
+}
+
+// langSwitchURL is this page in the other language. After a form post it
+// is the area's home, since the post cannot be repeated by a link.
+func langSwitchURL(r *http.Request, area string, to lang) string {
+	if r.Method != http.MethodGet {
+		return "/" + area + "?lang=" + string(to)
+	}
+	q := r.URL.Query()
+	q.Set("lang", string(to))
+	return r.URL.Path + "?" + q.Encode()
+}
+
+// pageHandler is a page of a logged-in user or terminal.
+type pageHandler func(pr *pageReq)
+
+// appPage admits only a logged-in wallet user; anyone else goes to the
+// login page and comes back after.
+func (s *Server) appPage(h pageHandler) http.HandlerFunc {
+	return s.authedPage(areaApp, appCookie, renkei.KindUser, false, h)
+}
+
+// shopPage admits only a logged-in shop terminal.
+func (s *Server) shopPage(h pageHandler) http.HandlerFunc {
+	return s.authedPage(areaShop, shopCookie, renkei.KindTerminal, false, h)
+}
+
+// appPoll and shopPoll are the small JSON answers the pages' script asks
+// for; without a login they answer 401 rather than a login page.
+func (s *Server) appPoll(h pageHandler) http.HandlerFunc {
+	return s.authedPage(areaApp, appCookie, renkei.KindUser, true, h)
+}
+
+func (s *Server) shopPoll(h pageHandler) http.HandlerFunc {
+	return s.authedPage(areaShop, shopCookie, renkei.KindTerminal, true, h)
+}
+
+func (s *Server) authedPage(area, cookie, kind string, poll bool, h pageHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pr, ok := s.pageStart(w, r, area)
+		if !ok {
+			return
+		}
+		p, err := s.pageAuth(r, cookie, kind)
+		if err != nil {
+			if c := renkei.ErrorCode(err); (c == renkei.EUNAUTHORIZED || c == renkei.EFORBIDDEN) && hasCookie(r, cookie) {
+				clearAuthCookie(w, r, cookie) // stale, revoked or of the other kind: forget it
+			}
+			switch {
+			case poll:
+				w.WriteHeader(http.StatusUnauthorized)
+			case r.Method == http.MethodGet:
+				http.Redirect(w, r, "/"+area+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			default:
+				// A form posted after the login lapsed cannot be replayed
+				// through the login page: start again from the area's home.
+				http.Redirect(w, r, "/"+area+"/login", http.StatusSeeOther)
+			}
+			return
+		}
+		pr.p = p
+		pr.view.LoggedIn = true
+		pr.ctx = renkei.NewContextWithPrincipal(r.Context(), p)
+		h(pr)
+	}
+}
+
+// pageAuth authenticates the token in a login cookie. Bad tokens count
+// against the same per-address budget as bad API tokens, so cookies are
+// no way around it.
+func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Principal, error) {
+	c, err := r.Cookie(cookie)
+	if err != nil || c.Value == "" {
+		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "Not logged in.")
+	}
+	ip := clientIP(r.RemoteAddr)
+	if !s.limits.allow("auth-fail:"+ip, false) {
+		return nil, renkei.Errorf(renkei.ERATELIMIT, "Too many bad tokens.")
+	}
+	p, err := s.Services.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		if renkei.ErrorCode(err) == renkei.EUNAUTHORIZED {
+			s.limits.allow("auth-fail:"+ip, true)
+		} else {
+			s.Log.ErrorContext(r.Context(), "page authenticate", "err", err)
+		}
+		return nil, err
+	}
+	if p.Kind != kind {
+		return nil, renkei.Errorf(renkei.EFORBIDDEN, "Wrong kind of token.")
+	}
+	return p, nil
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	c, err := r.Cookie(name)
+	return err == nil && c.Value != ""
+}
+
+func setAuthCookie(w http.ResponseWriter, r *http.Request, name, token string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+func clearAuthCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// safeNext keeps a post-login destination only if it is a page of the
+// same area on this host.
+func safeNext(next, area string) string {
+	prefix := "/" + area
+	if next == prefix || strings.HasPrefix(next, prefix+"/") || strings.HasPrefix(next, prefix+"?") {
+		if !strings.ContainsAny(next, "\\\r\n") && !strings.HasPrefix(next, prefix+"/login") && !strings.HasPrefix(next, prefix+"/logout") {
+			return next
+		}
+	}
+	return prefix
+}
+
+// loginData is the login page of either area.
+type loginData struct {
+	Action string
+	Next   string
+	Help   string
+	Demos  []demoButton
+}
+
+type demoButton struct {
+	Index int
+	Name  string
+}
+
+// pageLogin shows and handles the login form. Demo buttons send the index
+// of a demo login, not its token: the token never appears in the page.
+func (s *Server) pageLogin(area string) http.HandlerFunc {
+	cookie, kind := appCookie, renkei.KindUser
+	if area == areaShop {
+		cookie, kind = shopCookie, renkei.KindTerminal
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		pr, ok := s.pageStart(w, r, area)
+		if !ok {
+			return
+		}
+		l := pr.view.L
+		d := &loginData{Action: "/" + area + "/login", Next: safeNext(r.FormValue("next"), area), Help: l.T("login.help." + area)}
+		if s.Demo {
+			for i, dl := range s.DemoLogins {
+				if dl.Kind == kind {
+					d.Demos = append(d.Demos, demoButton{Index: i, Name: dl.Name})
+				}
+			}
+		}
+		title := l.T("login.title." + area)
+		if r.Method == http.MethodGet {
+			if _, err := s.pageAuth(r, cookie, kind); err == nil {
+				http.Redirect(w, r, d.Next, http.StatusSeeOther)
+				return
+			}
+			if r.URL.Query().Get("out") == "1" {
+				pr.view.Notice = l.T("login.loggedout")
+			}
+			s.renderPage(pr, http.StatusOK, "login", title, d)
+			return
+		}
+
+		token := strings.TrimSpace(r.PostFormValue("token"))
+		if v := r.PostFormValue("demo"); v != "" && s.Demo {
+			i, err := strconv.Atoi(v)
+			if err == nil && i >= 0 && i < len(s.DemoLogins) && s.DemoLogins[i].Kind == kind {
+				token = s.DemoLogins[i].Token
+			}
+		}
+		ip := clientIP(r.RemoteAddr)
+		if !s.limits.allow("auth-fail:"+ip, false) {
+			pr.view.Error = l.T("login.ratelimited")
+			s.renderPage(pr, http.StatusTooManyRequests, "login", title, d)
+			return
+		}
+		p, err := s.Services.Authenticate(r.Context(), token)
+		switch {
+		case renkei.ErrorCode(err) == renkei.EUNAUTHORIZED:
+			s.limits.allow("auth-fail:"+ip, true)
+			pr.view.Error = l.T("login.bad")
+			s.renderPage(pr, http.StatusUnauthorized, "login", title, d)
+			return
+		case err != nil:
+			s.Log.ErrorContext(r.Context(), "page login", "err", err)
+			pr.view.Error = l.T("err.internal")
+			s.renderPage(pr, http.StatusInternalServerError, "login", title, d)
+			return
+		case p.Kind != kind:
+			pr.view.Error = l.T("login.kind." + area)
+			s.renderPage(pr, http.StatusForbidden, "login", title, d)
+			return
+		}
+		setAuthCookie(w, r, cookie, token)
+		http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	}
+}
+
+// pageLogout forgets the login. It answers GET too, so a bookmarked or
+// typed /app/logout works; the cookie is only ever cleared by it.
+func (s *Server) pageLogout(area string) http.HandlerFunc {
+	cookie := appCookie
+	if area == areaShop {
+		cookie = shopCookie
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.pageStart(w, r, area); !ok {
+			return
+		}
+		clearAuthCookie(w, r, cookie)
+		http.Redirect(w, r, "/"+area+"/login?out=1", http.StatusSeeOther)
+	}
+}
+
+// renderPage writes a page. It renders into a buffer first, so a template
+// error becomes a clean 500 instead of half a page.
+func (s *Server) renderPage(pr *pageReq, status int, name, title string, data any) {
+	t, ok := pageTemplates[name]
+	if !ok {
+		panic("renkei: no page template " + name)
+	}
+	pr.view.Title = title
+	pr.view.Data = data
+	if pr.p != nil && pr.view.Who == "" {
+		pr.view.Who = s.pageWho(pr)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", pr.view); err != nil {
+		s.Log.ErrorContext(pr.ctx, "render page", "page", name, "err", err)
+		http.Error(pr.w, pr.view.L.T("err.internal"), http.StatusInternalServerError)
+		return
+	}
+	h := pr.w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", string(pr.view.L))
+	h.Set("Vary", "Accept-Language, Cookie")
+	pr.w.WriteHeader(status)
+	pr.w.Write(buf.Bytes())
+}
+
+// pageWho names who is logged in, for the page's header: the user, or the
+// terminal's merchant.
+func (s *Server) pageWho(pr *pageReq) string {
+	switch pr.p.Kind {
+	case renkei.KindUser:
+		if u, err := s.Services.FindUser(pr.ctx, pr.p.ID); err == nil {
+			return u.Name
+		}
+	case renkei.KindTerminal:
+		if m, err := s.Services.FindMerchant(pr.ctx, pr.p.MerchantID); err == nil {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// pageNotFound is the 404 of the pages: a page, not problem+json, and the
+// same for a missing object and for someone else's.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request, area string) {
+	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: pageLang(r), Area: area, Demo: s.Demo, MainID: "main"}}
+	pr.view.LangURL = langSwitchURL(r, area, pr.view.L.Other())
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Cache-Control", "no-store")
+	s.renderPage(pr, http.StatusNotFound, "error", pr.view.L.T("err.notfound"),
+		map[string]string{"Message": pr.view.L.T("err.notfound.body")})
+}
+
+func (pr *pageReq) notFound(s *Server) {
+	pr.view.LoggedIn = pr.p != nil
+	s.renderPage(pr, http.StatusNotFound, "error", pr.view.L.T("err.notfound"),
+		map[string]string{"Message": pr.view.L.T("err.notfound.body")})
+}
+
+// errStatus is the HTTP status of a domain error on a page; internal
+// errors are logged here, once.
+func (s *Server) errStatus(ctx context.Context, err error) int {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return 499 // the client went away; nothing of ours failed
+	}
+	code := renkei.ErrorCode(err)
+	if code == renkei.EINTERNAL {
+		s.Log.ErrorContext(ctx, "page: internal error", "err", err)
+	}
+	if st, ok := statuses[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// newFormKey is the hidden Idempotency-Key of a money-moving form: made
+// when the form is shown, so a double tap or a reload of the post replays
+// the first result instead of moving money twice.
+func newFormKey() string { return renkei.RandomToken(rand.Reader, "pg_", 20) }
+
+// formKey reads a form's idempotency key. A form without one did not come
+// from our page (or is too old to say); it is refused rather than run
+// without protection.
+func formKey(r *http.Request) (string, error) {
+	k := r.PostFormValue("idempotency_key")
+	if k == "" || len(k) > 255 {
+		return "", errPageFormExpired
+	}
+	return k, nil
+}
+
+// parseYen reads an amount typed at a terminal: whole yen, commas, a yen
+// sign and full-width digits tolerated (a Japanese keyboard types those).
+func parseYen(s string) (int64, bool) {
+	var b strings.Builder
+	for _, c := range strings.TrimSpace(s) {
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case c >= '０' && c <= '９':
+			b.WriteRune('0' + (c - '０'))
+		case c == ',' || c == '，' || c == '¥' || c == '￥' || c == '円' || c == ' ':
+		default:
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(b.String(), 10, 64)
+	if err != nil || n <= 0 || n > renkei.MaxAmount {
+		return 0, false
+	}
+	return n, true
+}
+
+// writePageJSON answers the small status calls of the pages' script.
+func writePageJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}
+
+// qrSVG renders a QR code for a page, named by label for screen readers
+// in the page's language. The SVG comes from our own encoder, so it is
+// trusted HTML; the label is escaped into it here.
+func (s *Server) qrSVG(ctx context.Context, text string, size int, label string) template.HTML {
+	if s.QRSVG == nil || text == "" {
+		return ""
+	}
+	svg, err := s.QRSVG(text, size)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "render QR code", "err", err)
+		return ""
+	}
+	svg = strings.Replace(svg, `aria-label="QR code"`, `aria-label="`+template.HTMLEscapeString(label)+`"`, 1)
+	return template.HTML(svg)
+}

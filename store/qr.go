@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/bojanz/currency"
 	"github.com/renkei/renkei"
@@ -71,8 +72,9 @@ func asciiName(s string, max int) string {
 			b = append(b, s[i])
 		}
 	}
-	if len(b) == 0 {
+	name := strings.TrimSpace(string(b))
+	if name == "" {
 		return "Renkei merchant"
 	}
-	return string(b)
+	return name
 }

@@ -93,7 +93,7 @@ func TestServeDemo(t *testing.T) {
 			}
 			var demo demoData
 			b, _ := os.ReadFile(filepath.Join(dir, "demo.json"))
-			if err := json.Unmarshal(b, &demo); err != nil || len(demo.Users) != 3 || len(demo.Terminals) != 4 {
+			if err := json.Unmarshal(b, &demo); err != nil || len(demo.Users) != 3 || len(demo.Terminals) != 4 || len(demo.Services) != 2 {
 				t.Fatalf("demo data %s: %v", b, err)
 			}
 			status, me := get(t, m.Server.URL()+"/v1/me", demo.Users[0].Token)

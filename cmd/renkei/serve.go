@@ -244,6 +244,14 @@ type demoData struct {
 		Merchant string `json:"merchant"`
 		APIKey   string `json:"api_key"`
 	} `json:"terminals"`
+	Services []demoService `json:"services"`
+}
+
+// demoService is a related service of the demo with its partner key.
+type demoService struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	APIKey string `json:"api_key"`
 }
 
 // seedDemo fills an empty database with demo users, merchants and
@@ -300,6 +308,16 @@ func seedDemo(ctx context.Context, s *store.Store, dir string) (*demoData, error
 			Merchant string `json:"merchant"`
 			APIKey   string `json:"api_key"`
 		}{t.ID, m.Name, key})
+	}
+	for _, in := range demoServices() {
+		rs, key, err := s.CreateRelatedService(ctx, in.RelatedServiceInput)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.SetServiceIcon(ctx, rs.ID, "image/png", demoIcon(in.color)); err != nil {
+			return nil, err
+		}
+		d.Services = append(d.Services, demoService{rs.ID, rs.Name, key})
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {

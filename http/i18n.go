@@ -1,0 +1,364 @@
+package http
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/renkei/renkei"
+)
+
+// lang is the language of a page: English or Japanese. The pages know
+// only these two; the domain's error sentences are English, so Japanese
+// pages translate the ones a payer or a cashier meets and fall back to
+// the English sentence for the rest.
+type lang string
+
+const (
+	langEN lang = "en"
+	langJA lang = "ja"
+)
+
+// langCookie remembers the choice made with ?lang=, which beats
+// Accept-Language: a Japanese speaker on an English phone can switch once.
+const langCookie = "renkei_lang"
+
+// pageLang picks the language of a request: ?lang=, then the cookie, then
+// Accept-Language, then English.
+func pageLang(r *http.Request) lang {
+	if l, ok := parseLang(r.URL.Query().Get("lang")); ok {
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := parseLang(c.Value); ok {
+			return l
+		}
+	}
+	return acceptLang(r.Header.Get("Accept-Language"))
+}
+
+func parseLang(s string) (lang, bool) {
+	switch strings.ToLower(s) {
+	case "ja":
+		return langJA, true
+	case "en":
+		return langEN, true
+	}
+	return "", false
+}
+
+// acceptLang reads an Accept-Language header (RFC 9110 12.5.4) and returns
+// the supported language the browser ranks highest.
+func acceptLang(h string) lang {
+	type choice struct {
+		l lang
+		q float64
+		i int
+	}
+	var cs []choice
+	for i, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if l, ok := parseLang(primary); ok && q > 0 {
+			cs = append(cs, choice{l, q, i})
+		}
+	}
+	if len(cs) == 0 {
+		return langEN
+	}
+	sort.SliceStable(cs, func(a, b int) bool { return cs[a].q > cs[b].q })
+	return cs[0].l
+}
+
+// T returns the message key in the page's language, formatted with args.
+// A missing key shows itself, so a gap is visible in review and in tests.
+func (l lang) T(key string, args ...any) string {
+	m, ok := pageMessages[key]
+	if !ok {
+		return key
+	}
+	s := m[0]
+	if l == langJA && m[1] != "" {
+		s = m[1]
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Other is the language a page offers to switch to.
+func (l lang) Other() lang {
+	if l == langJA {
+		return langEN
+	}
+	return langJA
+}
+
+// Name is the language's name in itself, for the switch link.
+func (l lang) Name() string {
+	if l == langJA {
+		return "日本語"
+	}
+	return "English"
+}
+
+// pageMessages holds every sentence of the pages: {English, Japanese}.
+var pageMessages = map[string][2]string{
+	"brand":            {"Renkei", "Renkei 連携"},
+	"app.name":         {"Wallet", "ウォレット"},
+	"shop.name":        {"Shop terminal", "店舗端末"},
+	"nav.label":        {"Main", "メイン"},
+	"nav.home":         {"Wallet", "ウォレット"},
+	"nav.pay":          {"Pay", "支払う"},
+	"nav.scan":         {"Scan", "読み取る"},
+	"nav.payments":     {"Payments", "履歴"},
+	"nav.logout":       {"Log out", "ログアウト"},
+	"nav.charge":       {"Charge", "請求"},
+	"nav.qr":           {"QR code", "QRコード"},
+	"nav.shoppayments": {"Payments", "取引"},
+	"skip":             {"Skip to content", "本文へ移動"},
+	"lang.label":       {"Language", "言語"},
+
+	"login.title.app":   {"Log in to your wallet", "ウォレットにログイン"},
+	"login.title.shop":  {"Log in to the shop terminal", "店舗端末にログイン"},
+	"login.token":       {"Access token", "アクセストークン"},
+	"login.help.app":    {"Paste the user token (rk_usr_…) you were given.", "発行されたユーザートークン（rk_usr_…）を貼り付けてください。"},
+	"login.help.shop":   {"Paste the terminal's API key (rk_ter_…).", "端末の API キー（rk_ter_…）を貼り付けてください。"},
+	"login.submit":      {"Log in", "ログイン"},
+	"login.demo":        {"Demo accounts", "デモアカウント"},
+	"login.demo.as":     {"Log in as %s", "%s でログイン"},
+	"login.bad":         {"This token is not valid. Check that you pasted all of it.", "このトークンは無効です。すべて貼り付けたか確認してください。"},
+	"login.kind.app":    {"This is not a user token. Shop terminals log in at /shop/login.", "これはユーザーのトークンではありません。店舗端末は /shop/login からログインしてください。"},
+	"login.kind.shop":   {"This is not a shop terminal's API key. Wallet users log in at /app/login.", "これは店舗端末の API キーではありません。ウォレットの利用者は /app/login からログインしてください。"},
+	"login.loggedout":   {"You are logged out.", "ログアウトしました。"},
+	"login.expired":     {"Please log in again.", "もう一度ログインしてください。"},
+	"login.ratelimited": {"Too many failed attempts from your address; wait a minute.", "失敗が続いたため、1分ほど待ってからお試しください。"},
+
+	"wallet.title":         {"Wallet", "ウォレット"},
+	"wallet.balances":      {"Balance", "残高"},
+	"wallet.nobalance":     {"No wallet yet.", "ウォレットはまだありません。"},
+	"wallet.pay":           {"Pay (show code)", "支払う（コードを表示）"},
+	"wallet.scan":          {"Scan a shop's QR", "お店のQRコードを読み取る"},
+	"wallet.topup":         {"Top up %s", "%s チャージ"},
+	"wallet.topup.note":    {"Demo mode: top-ups add play money.", "デモモード：チャージは練習用のお金です。"},
+	"wallet.toppedup":      {"Topped up. Your balance is now %s.", "チャージしました。残高は %s です。"},
+	"wallet.history":       {"Recent activity", "最近の取引"},
+	"wallet.history.empty": {"No activity yet.", "まだ取引はありません。"},
+	"wallet.allpayments":   {"All payments", "すべての支払い"},
+	"kind.topup":           {"Top-up", "チャージ"},
+	"kind.payment":         {"Payment", "支払い"},
+	"kind.refund":          {"Refund", "返金"},
+
+	"pay.title":    {"Pay with a code", "コードで支払う"},
+	"pay.lead":     {"Show this code at the register.", "レジでこのコードを見せてください。"},
+	"pay.code":     {"Pay code", "支払いコード"},
+	"pay.expires":  {"Valid until %s", "%s まで有効"},
+	"pay.expired":  {"This code has expired. Get a new one.", "このコードは有効期限が切れました。新しいコードを表示してください。"},
+	"pay.new":      {"New code", "新しいコード"},
+	"pay.waiting":  {"This page shows the result when the shop has charged the code.", "お店が読み取ると、この画面に結果が表示されます。"},
+	"pay.balance":  {"Balance: %s", "残高：%s"},
+	"pay.payments": {"See my payments", "支払い履歴を見る"},
+	"pay.qr":       {"QR code of your pay code", "支払いコードのQRコード"},
+	"shop.qr.img":  {"QR code to pay %s", "%s を支払うためのQRコード"},
+
+	"scan.title":       {"Pay a shop's QR code", "お店のQRコードで支払う"},
+	"scan.payload":     {"QR code contents", "QRコードの内容"},
+	"scan.help":        {"Paste the text of the shop's QR code, or scan it with the camera.", "お店のQRコードの文字列を貼り付けるか、カメラで読み取ってください。"},
+	"scan.camera":      {"Scan with the camera", "カメラで読み取る"},
+	"scan.camera.stop": {"Stop the camera", "カメラを止める"},
+	"scan.camera.fail": {"The camera could not be started. Paste the code instead.", "カメラを起動できませんでした。文字列を貼り付けてください。"},
+	"scan.next":        {"Next", "次へ"},
+	"scan.empty":       {"Enter the contents of the QR code.", "QRコードの内容を入力してください。"},
+
+	"confirm.title":  {"Confirm the payment", "支払い内容の確認"},
+	"confirm.pay":    {"Pay %s", "%s を支払う"},
+	"confirm.cancel": {"Cancel", "やめる"},
+	"confirm.gone":   {"This payment request is no longer open.", "この支払いリクエストはすでに終了しています。"},
+
+	"f.shop":                  {"Shop", "お店"},
+	"f.amount":                {"Amount", "金額"},
+	"f.category":              {"Category", "カテゴリ"},
+	"f.time":                  {"Time", "日時"},
+	"f.id":                    {"Payment ID", "支払いID"},
+	"f.status":                {"Status", "状態"},
+	"f.refunded":              {"Refunded", "返金額"},
+	"f.method":                {"Paid with", "支払い方法"},
+	"f.reason":                {"Reason", "理由"},
+	"f.flow":                  {"How", "方法"},
+	"method.wallet_balance":   {"Wallet balance", "ウォレット残高"},
+	"flow.consumer_presented": {"Pay code", "支払いコード"},
+	"flow.merchant_presented": {"Shop's QR code", "お店のQRコード"},
+
+	"done.completed":          {"Payment complete", "支払いが完了しました"},
+	"done.failed":             {"Payment failed", "支払いできませんでした"},
+	"done.pending":            {"Waiting for payment", "支払い待ち"},
+	"done.expired":            {"Payment request expired", "支払いリクエストの期限切れ"},
+	"done.refunded":           {"Payment refunded", "返金済みの支払い"},
+	"done.partially_refunded": {"Payment partly refunded", "一部返金済みの支払い"},
+	"done.proposals":          {"Apps for this payment", "この支払いに使えるアプリ"},
+	"done.back":               {"Back to the wallet", "ウォレットに戻る"},
+	"done.balance":            {"Balance after payment: %s", "支払い後の残高：%s"},
+
+	"status.completed":          {"Completed", "完了"},
+	"status.failed":             {"Failed", "失敗"},
+	"status.pending":            {"Waiting for payment", "支払い待ち"},
+	"status.expired":            {"Expired", "期限切れ"},
+	"status.refunded":           {"Refunded", "返金済み"},
+	"status.partially_refunded": {"Partly refunded", "一部返金済み"},
+
+	"payments.title": {"Your payments", "支払い履歴"},
+	"payments.empty": {"No payments yet.", "まだ支払いはありません。"},
+	"payments.older": {"Older payments", "さらに前の支払い"},
+
+	"shop.charge.title":   {"Charge a pay code", "支払いコードで請求"},
+	"shop.amount":         {"Amount (yen)", "金額（円）"},
+	"shop.amount.help":    {"A whole number, without ¥ or commas.", "円単位の整数（¥やカンマは不要）"},
+	"shop.code":           {"Customer's pay code", "お客様の支払いコード"},
+	"shop.code.help":      {"The 20 digits on the customer's screen; spaces are fine.", "お客様の画面に表示された20桁の数字（スペースがあっても構いません）"},
+	"shop.charge.submit":  {"Charge", "請求する"},
+	"shop.charged":        {"Payment complete", "決済が完了しました"},
+	"shop.next":           {"Next customer", "次のお客様"},
+	"shop.qr.title":       {"Show a QR code", "QRコードを表示"},
+	"shop.qr.lead":        {"The customer scans this code with the wallet app.", "お客様にウォレットでこのコードを読み取ってもらいます。"},
+	"shop.qr.submit":      {"Create QR code", "QRコードを作成"},
+	"shop.qr.payload":     {"QR code contents (to copy in the demo)", "QRコードの内容（デモ用にコピーできます）"},
+	"shop.qr.waiting":     {"Waiting for the customer to pay…", "お客様の支払いを待っています…"},
+	"shop.qr.paid":        {"Paid by customer", "お客様の支払いが完了しました"},
+	"shop.qr.expired":     {"This QR code has expired. Create a new one.", "このQRコードは期限切れです。新しく作成してください。"},
+	"shop.qr.new":         {"New QR code", "新しいQRコード"},
+	"shop.qr.valid":       {"Valid until %s", "%s まで有効"},
+	"shop.payments.title": {"Recent payments", "最近の取引"},
+	"shop.payments.empty": {"No payments yet.", "まだ取引はありません。"},
+	"shop.payment.title":  {"Payment", "取引"},
+	"shop.refund":         {"Refund", "返金する"},
+	"shop.refund.amount":  {"Refund amount in yen (leave empty for the %s left)", "返金額（円）。空欄なら残りの %s 全額"},
+	"shop.refund.title":   {"Refund this payment", "この取引を返金"},
+	"shop.refunded":       {"Refunded %s.", "%s を返金しました。"},
+	"shop.refunds":        {"Refunds", "返金"},
+
+	"err.title":         {"Something went wrong", "エラーが発生しました"},
+	"err.notfound":      {"Page not found", "ページが見つかりません"},
+	"err.notfound.body": {"There is nothing here, or it is not yours to see.", "ページが存在しないか、表示する権限がありません。"},
+	"err.crosssite":     {"This form was sent from another site and was refused. Open the page again and retry.", "他のサイトから送信されたため受け付けませんでした。ページを開き直してもう一度お試しください。"},
+	"err.form":          {"This form is out of date. Please try again.", "フォームの有効期限が切れています。もう一度お試しください。"},
+	"err.internal":      {"Something went wrong on our side. Please try again later.", "システムでエラーが発生しました。しばらくしてからもう一度お試しください。"},
+	"err.amount":        {"Enter the amount as a whole number of yen, at least 1.", "金額は1円以上の整数で入力してください。"},
+	"err.home":          {"Go to the start page", "最初の画面へ"},
+}
+
+// pageCategories names the merchant categories of renkei.MCCCategory.
+var pageCategories = map[string][2]string{
+	"groceries":         {"Groceries", "食料品"},
+	"restaurants":       {"Restaurants", "飲食店"},
+	"bars":              {"Bars", "バー・居酒屋"},
+	"pharmacies":        {"Pharmacies", "薬局"},
+	"sporting_goods":    {"Sporting goods", "スポーツ用品"},
+	"books":             {"Books", "書籍"},
+	"stationery":        {"Stationery", "文房具"},
+	"retail":            {"Retail", "小売"},
+	"department_stores": {"Department stores", "百貨店"},
+	"variety_stores":    {"Variety stores", "雑貨店"},
+	"clothing":          {"Clothing", "衣料品"},
+	"electronics":       {"Electronics", "電子機器"},
+	"transit":           {"Transit", "交通"},
+	"taxis":             {"Taxis", "タクシー"},
+	"airlines":          {"Airlines", "航空"},
+	"fuel":              {"Fuel", "燃料"},
+	"hotels":            {"Hotels", "宿泊"},
+	"cinemas":           {"Cinemas", "映画館"},
+	"hospitals":         {"Hospitals", "病院"},
+	"home_supply":       {"Home supplies", "ホームセンター"},
+	"appliances":        {"Appliances", "家電"},
+	"cosmetics":         {"Cosmetics", "化粧品"},
+	"beauty":            {"Beauty", "美容"},
+	"education":         {"Education", "教育"},
+	"utilities":         {"Utilities", "公共料金"},
+}
+
+// Category names a merchant category in the page's language.
+func (l lang) Category(c string) string {
+	if n, ok := pageCategories[c]; ok {
+		if l == langJA {
+			return n[1]
+		}
+		return n[0]
+	}
+	return strings.ReplaceAll(c, "_", " ")
+}
+
+// Status names a payment status.
+func (l lang) Status(s string) string { return l.T("status." + s) }
+
+// side says who reads an error: the payer or the cashier. Some Japanese
+// sentences differ by reader, as the English ones from the store do.
+type side int
+
+const (
+	sidePayer side = iota
+	sideShop
+)
+
+// declinesJA translates the decline reasons: {payer, cashier}.
+var declinesJA = map[string][2]string{
+	renkei.ReasonInsufficientBalance: {"残高が足りません。チャージしてからもう一度お試しください。", "お客様のウォレット残高が足りません。"},
+	renkei.ReasonCodeExpired:         {"この支払いコードは有効期限が切れています。新しいコードを表示してください。", "この支払いコードは有効期限が切れています。お客様に新しいコードを表示してもらってください。"},
+	renkei.ReasonCodeUsed:            {"この支払いコードは使用済みです。新しいコードを表示してください。", "この支払いコードは使用済みです。お客様に新しいコードを表示してもらってください。"},
+	renkei.ReasonCurrencyMismatch:    {"この通貨のウォレットがありません。", "お客様のコードと請求の通貨が異なります。"},
+	renkei.ReasonMerchantDisabled:    {"このお店は現在支払いを受け付けていません。", "この加盟店は現在支払いを受け付けできません。"},
+	renkei.ReasonRequestExpired:      {"この支払いリクエストは期限切れです。お店に新しいQRコードを表示してもらってください。", "この支払いリクエストは期限切れです。新しいQRコードを作成してください。"},
+	"unknown_pay_code":               {"この支払いコードは無効です。", "この支払いコードは無効です。お客様に新しいコードを表示してもらってください。"},
+	"idempotency_key_reused":         {"このフォームはすでに別の内容で送信されています。ページを開き直してください。", "このフォームはすでに別の内容で送信されています。ページを開き直してください。"},
+}
+
+// ErrorText is the sentence a person sees for err: renkei.ErrorMessage in
+// English, a translation of the known declines in Japanese.
+func (l lang) ErrorText(err error, who side) string {
+	if l == langJA {
+		var e *renkei.Error
+		if errors.As(err, &e) {
+			if m, ok := declinesJA[e.Reason]; ok {
+				return m[who]
+			}
+			switch e.Code {
+			case renkei.ERATELIMIT:
+				return "失敗が続いたため、1分ほど待ってからお試しください。"
+			case renkei.EINTERNAL:
+				return l.T("err.internal")
+			}
+			if e.Code == renkei.EINVALID && len(e.Fields) > 0 {
+				switch e.Fields[0].Location {
+				case "body.code":
+					return "支払いコードが正しくありません。20桁の数字を確認して、もう一度入力してください。"
+				case "body.qr_payload":
+					return "RenkeiのQRコードではありません。お店のQRコードをもう一度読み取ってください。"
+				case "body.amount":
+					return "金額が正しくありません。返金額は返金できる残りの金額以下にしてください。"
+				}
+			}
+			if e.Code == renkei.ECONFLICT && e.Reason == "" {
+				if who == sidePayer {
+					return "このQRコードは使用済みか期限切れです。お店に新しいQRコードを表示してもらってください。"
+				}
+				return "この取引は現在の状態では処理できません（全額返金済みなど）。"
+			}
+		} else {
+			return l.T("err.internal")
+		}
+	}
+	if renkei.ErrorCode(err) == renkei.EINTERNAL {
+		return l.T("err.internal")
+	}
+	return renkei.ErrorMessage(err)
+}
