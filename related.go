@@ -35,7 +35,15 @@ type RelatedService struct {
 	Input       InputFields   `json:"input"`
 	Policy      ServicePolicy `json:"policy"`
 	Enabled     bool          `json:"enabled"`
-	CreatedAt   time.Time     `json:"created_at"`
+	// DisabledReason says why the delivery engine turned the endpoint off
+	// (410 Gone, failing for too long); empty when enabled by hand.
+	DisabledReason string `json:"disabled_reason,omitempty"`
+	// FailingSince is when the endpoint's current run of failures began.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// WebhookSecret is the endpoint's signing secret (whsec_…), present
+	// only in the answer that created or rotated it.
+	WebhookSecret string    `json:"webhook_secret,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Localized is a text in Japanese and English.
@@ -245,16 +253,32 @@ const (
 
 // Delivery is one message to one related service's endpoint.
 type Delivery struct {
-	ID        string    `json:"id" doc:"The message id (msg_…), the partner's dedup key."`
-	ServiceID string    `json:"service_id"`
-	UserID    string    `json:"-"`
-	PaymentID string    `json:"payment_id"`
-	Type      string    `json:"type"`
-	Source    string    `json:"source"`
-	Sequence  int64     `json:"sequence"`
-	Status    string    `json:"status"`
-	Body      string    `json:"body" doc:"The JSON message as it is (or will be) sent."`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string `json:"id" doc:"The message id (msg_…), the partner's dedup key."`
+	ServiceID string `json:"service_id"`
+	UserID    string `json:"-"`
+	PaymentID string `json:"payment_id"`
+	Type      string `json:"type"`
+	Source    string `json:"source"`
+	Sequence  int64  `json:"sequence"`
+	Status    string `json:"status"`
+	Body      string `json:"body" doc:"The JSON message as it is (or will be) sent."`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error,omitempty"`
+	// DeliveredAt is when the partner answered 2xx.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+// Attempt is one try at sending a delivery, as the log keeps it.
+type Attempt struct {
+	ID           string    `json:"id"`
+	DeliveryID   string    `json:"delivery_id"`
+	Attempt      int       `json:"attempt"`
+	StartedAt    time.Time `json:"started_at"`
+	DurationMS   float64   `json:"duration_ms"`
+	StatusCode   int       `json:"status_code,omitempty"`
+	ResponseBody string    `json:"response_body,omitempty" doc:"The first bytes of the partner's answer."`
+	Error        string    `json:"error,omitempty"`
 }
 
 // CompletionView is what the payment-completion screen shows.

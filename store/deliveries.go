@@ -97,6 +97,11 @@ func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p 
 		d.Body, micros(now), micros(now)); err != nil {
 		return nil, fmt.Errorf("queue delivery: %w", err)
 	}
+	if s.Outbox != nil {
+		if err := s.Outbox.EnqueueTx(ctx, t.raw(), d.ID); err != nil {
+			return nil, fmt.Errorf("enqueue delivery job: %w", err)
+		}
+	}
 	return d, nil
 }
 
@@ -186,7 +191,7 @@ func prefixed(alias, cols string) string {
 // ListDeliveries lists queued and past messages, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, f renkei.DeliveryFilter) ([]*renkei.Delivery, bool, error) {
 	f.Page = f.Page.Normalize()
-	q := `SELECT id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at FROM deliveries WHERE 1=1`
+	q := `SELECT ` + deliveryCols + ` FROM deliveries WHERE 1=1`
 	var args []any
 	for _, c := range []struct{ col, v string }{{"service_id", f.ServiceID}, {"payment_id", f.PaymentID}, {"status", f.Status}} {
 		if c.v != "" {
@@ -207,15 +212,11 @@ func (s *Store) ListDeliveries(ctx context.Context, f renkei.DeliveryFilter) ([]
 	defer r.Close()
 	var out []*renkei.Delivery
 	for r.Next() {
-		var (
-			d  renkei.Delivery
-			at int64
-		)
-		if err := r.Scan(&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body, &at); err != nil {
+		d, err := scanDelivery(r)
+		if err != nil {
 			return nil, false, err
 		}
-		d.CreatedAt = fromMicros(at)
-		out = append(out, &d)
+		out = append(out, d)
 	}
 	if err := r.Err(); err != nil {
 		return nil, false, err

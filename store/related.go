@@ -19,13 +19,23 @@ func (s *Store) CreateRelatedService(ctx context.Context, in renkei.RelatedServi
 	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
+	if s.CheckEndpoint != nil {
+		if err := s.CheckEndpoint(in.WebhookURL); err != nil {
+			return nil, "", renkei.Invalid("body.webhook_url", "This webhook URL is not allowed: %s.", err.Error())
+		}
+	}
 	key := renkei.RandomToken(s.Rand, partnerTokenPrefix, 32)
+	secret, sealed, err := s.makeSecret()
+	if err != nil {
+		return nil, "", err
+	}
 	rs := serviceFrom(s.ids.New(renkei.PrefixRelatedService), in, s.now())
+	rs.WebhookSecret = secret
 	if _, err := s.eng.exec(ctx, `INSERT INTO related_services (id, name, icon_url, description_ja, description_en, app_url,
-		app_category, webhook_url, scopes, input, policy, enabled, key_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		app_category, webhook_url, scopes, input, policy, enabled, key_hash, secret, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		rs.ID, rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
-		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), HashToken(key), micros(rs.CreatedAt)); err != nil {
+		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), HashToken(key), sealed, micros(rs.CreatedAt)); err != nil {
 		return nil, "", fmt.Errorf("insert related service: %w", err)
 	}
 	return rs, key, nil
@@ -40,14 +50,21 @@ func (s *Store) UpdateRelatedService(ctx context.Context, id string, in renkei.R
 	if err != nil {
 		return nil, err
 	}
+	if s.CheckEndpoint != nil && in.WebhookURL != old.WebhookURL {
+		if err := s.CheckEndpoint(in.WebhookURL); err != nil {
+			return nil, renkei.Invalid("body.webhook_url", "This webhook URL is not allowed: %s.", err.Error())
+		}
+	}
 	rs := serviceFrom(id, in, old.CreatedAt)
 	if rs.IconURL == "" {
 		rs.IconURL = old.IconURL // an uploaded icon survives a settings update
 	}
 	if _, err := s.eng.exec(ctx, `UPDATE related_services SET name = ?, icon_url = ?, description_ja = ?, description_en = ?,
-		app_url = ?, app_category = ?, webhook_url = ?, scopes = ?, input = ?, policy = ?, enabled = ? WHERE id = ?`,
+		app_url = ?, app_category = ?, webhook_url = ?, scopes = ?, input = ?, policy = ?, enabled = ?,
+		disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
+		failing_since = CASE WHEN ? = 1 THEN 0 ELSE failing_since END WHERE id = ?`,
 		rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
-		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), id); err != nil {
+		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), boolInt(rs.Enabled), boolInt(rs.Enabled), id); err != nil {
 		return nil, fmt.Errorf("update related service: %w", err)
 	}
 	return rs, nil
@@ -60,17 +77,17 @@ func serviceFrom(id string, in renkei.RelatedServiceInput, created time.Time) *r
 }
 
 const serviceCols = `id, name, icon_url, description_ja, description_en, app_url, app_category, webhook_url,
-	scopes, input, policy, enabled, created_at`
+	scopes, input, policy, enabled, disabled_reason, failing_since, created_at`
 
 func scanService(r row) (*renkei.RelatedService, error) {
 	var (
 		rs                    renkei.RelatedService
 		scopes, input, policy string
 		enabled               int
-		created               int64
+		created, failing      int64
 	)
 	if err := r.Scan(&rs.ID, &rs.Name, &rs.IconURL, &rs.Description.JA, &rs.Description.EN, &rs.AppURL, &rs.AppCategory,
-		&rs.WebhookURL, &scopes, &input, &policy, &enabled, &created); err != nil {
+		&rs.WebhookURL, &scopes, &input, &policy, &enabled, &rs.DisabledReason, &failing, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &rs.Scopes); err != nil {
@@ -82,7 +99,7 @@ func scanService(r row) (*renkei.RelatedService, error) {
 	if err := json.Unmarshal([]byte(policy), &rs.Policy); err != nil {
 		return nil, fmt.Errorf("service %s policy: %w", rs.ID, err)
 	}
-	rs.Enabled, rs.CreatedAt = enabled == 1, fromMicros(created)
+	rs.Enabled, rs.CreatedAt, rs.FailingSince = enabled == 1, fromMicros(created), optTime(failing)
 	return &rs, nil
 }
 

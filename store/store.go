@@ -51,6 +51,29 @@ type Store struct {
 	ParsePayCode func(s string) (string, error)
 	// QR builds and reads merchant-presented QR payloads.
 	QR QRCodec
+	// Outbox, when set, is told of every queued delivery inside the
+	// transaction that queues it (the delivery engine's job queue).
+	Outbox Outbox
+	// Secrets seals endpoint secrets at rest; NewSecret makes them.
+	Secrets   SecretBox
+	NewSecret func(r io.Reader) (string, error)
+	// CheckEndpoint, when set, vets a webhook URL at registration (the
+	// SSRF policy); the sender checks the dialed address again.
+	CheckEndpoint func(url string) error
+	// DisableAfter disables an endpoint that has failed every attempt for
+	// this long (0: never).
+	DisableAfter time.Duration
+}
+
+// Outbox is the seam to the delivery engine's job queue.
+type Outbox interface {
+	EnqueueTx(ctx context.Context, tx any, deliveryID string) error
+}
+
+// SecretBox encrypts secrets for storage.
+type SecretBox interface {
+	Seal(plain string) (string, error)
+	Open(sealed string) (string, error)
 }
 
 // QRCodec is the seam to the EMVCo payload format.
@@ -161,6 +184,9 @@ type tx interface {
 	querier
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error
+	// raw is the driver's own transaction (*sql.Tx or pgx.Tx), for the job
+	// queue to insert into the same transaction.
+	raw() any
 }
 
 type engine interface {
@@ -246,7 +272,8 @@ type sqliteTx struct {
 	once   sync.Once
 }
 
-func (t *sqliteTx) done() { t.once.Do(t.unlock) }
+func (t *sqliteTx) done()    { t.once.Do(t.unlock) }
+func (t *sqliteTx) raw() any { return t.Tx }
 
 func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return sqlExec(ctx, t.Tx, q, args...)
@@ -367,6 +394,7 @@ func (t pgTx) queryRow(ctx context.Context, q string, args ...any) row {
 	return t.Tx.QueryRow(ctx, rebind(q), args...)
 }
 func (t pgTx) commit(ctx context.Context) error   { return t.Tx.Commit(ctx) }
+func (t pgTx) raw() any                           { return t.Tx }
 func (t pgTx) rollback(ctx context.Context) error { return t.Tx.Rollback(ctx) }
 
 var rebound sync.Map // query text with ? → with $n

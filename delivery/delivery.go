@@ -1,0 +1,307 @@
+// Package delivery is Renkei's delivery engine: every queued message to a
+// related service is a River job, inserted in the transaction that queued
+// the message (the transactional outbox), and worked here: signed with the
+// Standard Webhooks scheme, sent through the SSRF-safe client, retried on
+// the documented schedule, logged attempt by attempt. On PostgreSQL several
+// nodes share the work; on SQLite one process does.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/webhook"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"golang.org/x/time/rate"
+)
+
+// Queue is the River queue of deliveries.
+const Queue = "deliveries"
+
+// Args is a delivery job: just the delivery's id; everything else is read
+// when the job runs, so an unlink or a rotation in between is honoured.
+type Args struct {
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Kind names the job for River.
+func (Args) Kind() string { return "renkei_delivery" }
+
+// InsertOpts puts deliveries on their queue with one River attempt per
+// step of the retry schedule.
+func (Args) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: len(webhook.Schedule)}
+}
+
+// Config tunes the engine.
+type Config struct {
+	// Policy is the SSRF policy of the sending client.
+	Policy webhook.Policy
+	// Timeout bounds one attempt (default 15 s).
+	Timeout time.Duration
+	// Workers is how many deliveries this node sends at once (default 50).
+	Workers int
+	// PerEndpoint is how many deliveries to one endpoint run at once on
+	// this node (default 8), and PerEndpointRate how many per second may
+	// start (default 100): one slow partner never holds the others.
+	PerEndpoint     int
+	PerEndpointRate float64
+	// Schedule is the retry schedule (default webhook.Schedule); tests
+	// shorten it.
+	Schedule []time.Duration
+	// Work is false on an API-only node: it inserts jobs but sends nothing.
+	Work bool
+	// Log and Metrics; Metrics may be nil.
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
+}
+
+// Engine runs the delivery jobs of one store.
+type Engine struct {
+	store *store.Store
+	cfg   Config
+	// client sends to every endpoint; the per-endpoint limits sit above it.
+	client *http.Client
+
+	insert func(ctx context.Context, tx any, args Args) error
+	start  func(ctx context.Context) error
+	stop   func(ctx context.Context) error
+
+	mu        sync.Mutex
+	endpoints map[string]*endpoint
+
+	delivered *prometheus.CounterVec
+	latency   prometheus.Histogram
+	receipt   prometheus.Histogram
+}
+
+type endpoint struct {
+	sem chan struct{}
+	lim *rate.Limiter
+}
+
+// Open migrates River's tables into the store's database, builds the
+// River client for the store's engine and wires itself in as the store's
+// outbox. Call Start to work jobs and Stop before closing the store.
+func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = webhook.DefaultTimeout
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 50
+	}
+	if cfg.PerEndpoint <= 0 {
+		cfg.PerEndpoint = 8
+	}
+	if cfg.PerEndpointRate <= 0 {
+		cfg.PerEndpointRate = 100
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if len(cfg.Schedule) == 0 {
+		cfg.Schedule = webhook.Schedule
+	}
+	e := &Engine{store: st, cfg: cfg, endpoints: map[string]*endpoint{}, client: cfg.Policy.Client(cfg.Timeout)}
+	e.metrics(cfg.Metrics)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &worker{e: e})
+	rc := &river.Config{
+		Logger:            cfg.Log.With("component", "river"),
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 200 * time.Millisecond,
+		JobTimeout:        2 * cfg.Timeout,
+		Workers:           workers,
+	}
+	if cfg.Work {
+		rc.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: cfg.Workers}}
+	}
+	var err error
+	if pool := st.PgxPool(); pool != nil {
+		err = wire(ctx, e, riverpgxv5.New(pool), rc)
+	} else if db := st.SQLDB(); db != nil {
+		// SQLite allows one writer: poll rather than listen, and keep the
+		// job table's maintenance light.
+		rc.PollOnly = true
+		err = wire[*sql.Tx](ctx, e, riversqlite.New(db), rc)
+	} else {
+		err = errors.New("store has no database handle")
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.Outbox = e
+	return e, nil
+}
+
+func wire[TTx any](ctx context.Context, e *Engine, driver riverdriver.Driver[TTx], rc *river.Config) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river tables: %w", err)
+	}
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
+	}
+	e.insert = func(ctx context.Context, tx any, args Args) error {
+		t, ok := tx.(TTx)
+		if !ok {
+			return fmt.Errorf("delivery: transaction of type %T, want %T", tx, *new(TTx))
+		}
+		_, err := c.InsertTx(ctx, t, args, &river.InsertOpts{MaxAttempts: len(e.cfg.Schedule)})
+		return err
+	}
+	e.start = func(ctx context.Context) error {
+		if len(rc.Queues) == 0 {
+			return nil // API-only: insert, never work
+		}
+		return c.Start(ctx)
+	}
+	e.stop = func(ctx context.Context) error {
+		if len(rc.Queues) == 0 {
+			return nil
+		}
+		return c.Stop(ctx)
+	}
+	return nil
+}
+
+// EnqueueTx implements store.Outbox: the job row is written in the
+// transaction that queues the delivery.
+func (e *Engine) EnqueueTx(ctx context.Context, tx any, deliveryID string) error {
+	return e.insert(ctx, tx, Args{DeliveryID: deliveryID})
+}
+
+// Start begins working jobs (on nodes configured to work).
+func (e *Engine) Start(ctx context.Context) error { return e.start(ctx) }
+
+// Stop lets running attempts finish (bounded by ctx) and stops.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.stop(ctx)
+	e.client.CloseIdleConnections()
+	return err
+}
+
+func (e *Engine) endpoint(serviceID string) *endpoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ep, ok := e.endpoints[serviceID]
+	if !ok {
+		ep = &endpoint{sem: make(chan struct{}, e.cfg.PerEndpoint),
+			lim: rate.NewLimiter(rate.Limit(e.cfg.PerEndpointRate), max(1, int(e.cfg.PerEndpointRate)))}
+		e.endpoints[serviceID] = ep
+	}
+	return ep
+}
+
+type worker struct {
+	river.WorkerDefaults[Args]
+	e *Engine
+}
+
+// NextRetry follows the retry schedule with ±20 % jitter instead of
+// River's default backoff: attempt n+1 waits Schedule[n].
+func (w *worker) NextRetry(job *river.Job[Args]) time.Time {
+	sched := w.e.cfg.Schedule
+	d := sched[min(job.Attempt, len(sched)-1)]
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return time.Now().Add(d)
+}
+
+// Work makes one attempt at one delivery.
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	e := w.e
+	o, err := e.store.Outgoing(ctx, job.Args.DeliveryID)
+	if renkei.ErrorCode(err) == renkei.ENOTFOUND {
+		return nil // nothing to send (never happens: the row commits with the job)
+	} else if err != nil {
+		return err
+	}
+	if o.Delivery.Status != renkei.DeliveryQueued {
+		return nil // canceled by an unlink, or already delivered by a replay
+	}
+	if !o.Enabled {
+		e.delivered.WithLabelValues("endpoint_disabled").Inc()
+		return e.store.RecordAttempt(ctx, o.Delivery.ID, store.AttemptResult{Attempt: job.Attempt, StartedAt: time.Now(),
+			Err: "Not sent: the related service or its endpoint is disabled.", Final: true})
+	}
+	ep := e.endpoint(o.Delivery.ServiceID)
+	select {
+	case ep.sem <- struct{}{}:
+		defer func() { <-ep.sem }()
+	default:
+		return river.JobSnooze(50*time.Millisecond + time.Duration(rand.IntN(100))*time.Millisecond)
+	}
+	if r := ep.lim.Reserve(); r.Delay() > 0 {
+		d := r.Delay()
+		r.Cancel()
+		return river.JobSnooze(d)
+	}
+
+	started := time.Now()
+	a := webhook.Send(ctx, e.client, o.URL, o.Delivery.ID, started, []byte(o.Delivery.Body), o.Secrets...)
+	final := a.Gone || job.Attempt >= job.MaxAttempts
+	res := store.AttemptResult{Attempt: job.Attempt, StartedAt: started, Duration: a.Duration, Status: a.Status,
+		Body: a.Body, Err: a.Err, Delivered: a.Delivered, Gone: a.Gone, Final: final}
+	if err := e.store.RecordAttempt(context.WithoutCancel(ctx), o.Delivery.ID, res); err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	e.latency.Observe(a.Duration.Seconds())
+	switch {
+	case a.Delivered:
+		e.delivered.WithLabelValues("delivered").Inc()
+		e.receipt.Observe(time.Since(o.Delivery.CreatedAt).Seconds())
+		return nil
+	case a.Gone:
+		e.delivered.WithLabelValues("gone").Inc()
+		return nil
+	case final:
+		e.delivered.WithLabelValues("failed").Inc()
+		return river.JobCancel(fmt.Errorf("delivery %s failed after %d attempts: %s", o.Delivery.ID, job.Attempt, res.Err))
+	}
+	e.delivered.WithLabelValues("retry").Inc()
+	if res.Err == "" {
+		return fmt.Errorf("attempt %d: HTTP %d", job.Attempt, a.Status)
+	}
+	return fmt.Errorf("attempt %d: %s", job.Attempt, res.Err)
+}
+
+func (e *Engine) metrics(reg prometheus.Registerer) {
+	e.delivered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "renkei_delivery_attempts_total", Help: "Delivery attempts by outcome (delivered, retry, failed, gone, endpoint_disabled).",
+	}, []string{"outcome"})
+	e.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "renkei_delivery_attempt_seconds", Help: "Time of one attempt, request to closed response.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+	})
+	e.receipt = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "renkei_delivery_receipt_seconds", Help: "From queueing a message to the partner's 2xx.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600},
+	})
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(e.delivered, e.latency, e.receipt,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "renkei_delivery_queue_depth", Help: "Deliveries queued, not yet delivered or failed."},
+			func() float64 { st, _ := e.store.Queue(context.Background()); return float64(st.Queued) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "renkei_delivery_oldest_pending_seconds", Help: "Age of the oldest queued delivery."},
+			func() float64 { st, _ := e.store.Queue(context.Background()); return st.OldestQueued.Seconds() }))
+}

@@ -1,0 +1,342 @@
+package delivery_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/delivery"
+	"github.com/renkei/renkei/emvco"
+	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/store/storetest"
+	"github.com/renkei/renkei/webhook"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// receiver is a partner endpoint: it verifies every message with the
+// Standard Webhooks library and answers with the status fail() decides.
+type receiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	secret string
+	got    []received
+	calls  atomic.Int64
+	fail   func(call int64) int // status for this call; 0 = 200
+}
+
+type received struct {
+	id  string
+	msg store.Message
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		n := r.calls.Add(1)
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		secret := r.secret
+		r.mu.Unlock()
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil || wh.Verify(body, req.Header) != nil {
+			t.Errorf("message %s does not verify: %v", req.Header.Get("webhook-id"), err)
+			w.WriteHeader(400)
+			return
+		}
+		if r.fail != nil {
+			if st := r.fail(n); st != 0 {
+				w.WriteHeader(st)
+				io.WriteString(w, "try later")
+				return
+			}
+		}
+		var m store.Message
+		json.Unmarshal(body, &m)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Get("webhook-id"), m})
+		r.mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) messages() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+type env struct {
+	st       *store.Store
+	eng      *delivery.Engine
+	user     *renkei.User
+	terminal *renkei.Terminal
+	svc      *renkei.RelatedService
+}
+
+func newEnv(t *testing.T, engine string, rcv *receiver, schedule []time.Duration) *env {
+	t.Helper()
+	ctx := context.Background()
+	dsn := storetest.DSN(t, engine)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, webhook.KeySize)
+	rand.Read(key)
+	sealer, err := webhook.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := webhook.Policy{AllowPrivate: true}
+	st.PayCode, st.ParsePayCode = emvco.NewPayCode, emvco.ParsePayCode
+	st.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
+	st.Secrets, st.NewSecret, st.CheckEndpoint = sealer, webhook.NewSecret, pol.CheckURL
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := delivery.Open(ctx, st, delivery.Config{Policy: pol, Timeout: 2 * time.Second, Work: true, Schedule: schedule, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		eng.Stop(sctx)
+		st.Close()
+	})
+	u, _, err := st.CreateUser(ctx, renkei.CreateUser{Name: "Aiko"})
+	must(t, err)
+	_, err = st.TopUp(ctx, renkei.TopUp{UserID: u.ID, Amount: 1_000_000})
+	must(t, err)
+	m, err := st.CreateMerchant(ctx, renkei.CreateMerchant{Name: "Cafe Hikari", MCC: "5814"})
+	must(t, err)
+	term, _, err := st.CreateTerminal(ctx, renkei.CreateTerminal{MerchantID: m.ID, Name: "R1"})
+	must(t, err)
+	svc, _, err := st.CreateRelatedService(ctx, renkei.RelatedServiceInput{
+		Name: "Kakeibo", AppCategory: "household_budget", WebhookURL: rcv.srv.URL + "/hooks",
+		Scopes: renkei.AllScopes, Input: renkei.InputFields{Memo: true},
+		Policy: renkei.ServicePolicy{BaseThreshold: map[string]int64{"JPY": 1000}}, Enabled: true,
+	})
+	must(t, err)
+	if len(svc.WebhookSecret) < 40 || svc.WebhookSecret[:6] != "whsec_" {
+		t.Fatalf("secret %q", svc.WebhookSecret)
+	}
+	rcv.mu.Lock()
+	rcv.secret = svc.WebhookSecret
+	rcv.mu.Unlock()
+	_, err = st.CreateLink(ctx, u.ID, svc.ID, true)
+	must(t, err)
+	return &env{st: st, eng: eng, user: u, terminal: term, svc: svc}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) pay(t *testing.T, amount int64) *renkei.Payment {
+	t.Helper()
+	ctx := context.Background()
+	pc, err := e.st.NewPayCode(ctx, e.user.ID, "JPY")
+	must(t, err)
+	p, err := e.st.ChargeCode(ctx, renkei.ChargeCode{TerminalID: e.terminal.ID, Code: pc.Code, Amount: amount})
+	must(t, err)
+	return p
+}
+
+// waitFor polls until cond holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDeliversSignedInOrder(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			rcv := newReceiver(t)
+			e := newEnv(t, engine, rcv, nil)
+			var ids []string
+			for i := 0; i < 5; i++ {
+				ids = append(ids, e.pay(t, int64(1000+i)).ID)
+			}
+			waitFor(t, "5 messages", func() bool { return len(rcv.messages()) == 5 })
+			waitFor(t, "5 recorded deliveries", func() bool {
+				ds, _, _ := e.st.ListDeliveries(context.Background(), renkei.DeliveryFilter{Status: renkei.DeliveryDelivered})
+				return len(ds) == 5
+			})
+			seen := map[int64]string{}
+			for _, m := range rcv.messages() {
+				if m.msg.Type != "payment.completed" || m.msg.Data.Source != "link" || m.id[:4] != "msg_" {
+					t.Fatalf("message %+v", m)
+				}
+				seen[m.msg.Data.Sequence] = m.msg.Data.PaymentID
+			}
+			for i, id := range ids {
+				if seen[int64(i+1)] != id {
+					t.Fatalf("sequence %d is %s, want %s", i+1, seen[int64(i+1)], id)
+				}
+			}
+			ds, _, err := e.st.ListDeliveries(context.Background(), renkei.DeliveryFilter{Status: renkei.DeliveryDelivered})
+			must(t, err)
+			if len(ds) != 5 || ds[0].Attempts != 1 || ds[0].DeliveredAt == nil {
+				t.Fatalf("delivered %+v", ds[0])
+			}
+			as, err := e.st.Attempts(context.Background(), ds[0].ID)
+			must(t, err)
+			if len(as) != 1 || as[0].StatusCode != 204 {
+				t.Fatalf("attempts %+v", as)
+			}
+		})
+	}
+}
+
+// TestRetriesThenDelivers: a receiver that fails twice gets the message on
+// the third attempt, with the same webhook-id; each attempt is logged.
+func TestRetriesThenDelivers(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	rcv.fail = func(n int64) int {
+		if n <= 2 {
+			return 503
+		}
+		return 0
+	}
+	e := newEnv(t, "sqlite", rcv, []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond})
+	e.pay(t, 2000)
+	waitFor(t, "delivery after retries", func() bool { return len(rcv.messages()) == 1 })
+	ds, _, err := e.st.ListDeliveries(context.Background(), renkei.DeliveryFilter{})
+	must(t, err)
+	as, err := e.st.Attempts(context.Background(), ds[0].ID)
+	must(t, err)
+	if ds[0].Status != renkei.DeliveryDelivered || len(as) != 3 || as[0].StatusCode != 503 || as[0].ResponseBody != "try later" {
+		t.Fatalf("delivery %+v attempts %+v", ds[0], as)
+	}
+	if rcv.messages()[0].id != ds[0].ID {
+		t.Fatal("webhook-id changed between attempts")
+	}
+}
+
+// TestFailsAndReplays: a receiver that is down uses up every attempt; the
+// delivery fails and stays listed; a replay after it comes back delivers
+// it once, under its original id.
+func TestFailsAndReplays(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	var down atomic.Bool
+	down.Store(true)
+	rcv.fail = func(int64) int {
+		if down.Load() {
+			return 500
+		}
+		return 0
+	}
+	e := newEnv(t, "sqlite", rcv, []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond})
+	e.pay(t, 3000)
+	ctx := context.Background()
+	waitFor(t, "failure", func() bool {
+		ds, _, _ := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{Status: renkei.DeliveryFailed})
+		return len(ds) == 1
+	})
+	if rcv.calls.Load() != 3 {
+		t.Fatalf("%d calls, want 3", rcv.calls.Load())
+	}
+	down.Store(false)
+	n, err := e.st.Replay(ctx, store.ReplayFilter{ServiceID: e.svc.ID}, nil)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("replayed %d", n)
+	}
+	waitFor(t, "replayed delivery", func() bool { return len(rcv.messages()) == 1 })
+}
+
+// TestGoneDisables: 410 stops at once and disables the endpoint, with the
+// reason recorded for the admin and the partner.
+func TestGoneDisables(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	rcv.fail = func(int64) int { return 410 }
+	e := newEnv(t, "sqlite", rcv, nil)
+	e.pay(t, 3000)
+	ctx := context.Background()
+	waitFor(t, "disable", func() bool {
+		rs, _ := e.st.FindRelatedService(ctx, e.svc.ID)
+		return rs != nil && !rs.Enabled
+	})
+	rs, _ := e.st.FindRelatedService(ctx, e.svc.ID)
+	if rs.DisabledReason == "" {
+		t.Fatal("no reason recorded")
+	}
+	if rcv.calls.Load() != 1 {
+		t.Fatalf("%d calls after 410", rcv.calls.Load())
+	}
+}
+
+// TestRotationSignsWithBoth: after a rotation the partner can verify with
+// either secret during the grace period.
+func TestRotationSignsWithBoth(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	e := newEnv(t, "sqlite", rcv, nil)
+	newSecret, err := e.st.RotateSecret(context.Background(), e.svc.ID, time.Hour)
+	must(t, err)
+	e.pay(t, 1500) // verified by the receiver with the old secret
+	waitFor(t, "old-secret delivery", func() bool { return len(rcv.messages()) == 1 })
+	rcv.mu.Lock()
+	rcv.secret = newSecret
+	rcv.mu.Unlock()
+	e.pay(t, 1600)
+	waitFor(t, "new-secret delivery", func() bool { return len(rcv.messages()) == 2 })
+}
+
+// TestUnlinkCancelsQueued: messages queued for a partner that is down are
+// not sent after the user unlinks.
+func TestUnlinkCancelsQueued(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	rcv.fail = func(int64) int { return 503 }
+	e := newEnv(t, "sqlite", rcv, []time.Duration{0, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond})
+	ctx := context.Background()
+	e.pay(t, 1200)
+	waitFor(t, "first failed attempt", func() bool { return rcv.calls.Load() >= 1 })
+	links, err := e.st.ListLinks(ctx, e.user.ID)
+	must(t, err)
+	_, err = e.st.RevokeLink(ctx, e.user.ID, links[0].ID)
+	must(t, err)
+	calls := rcv.calls.Load()
+	time.Sleep(700 * time.Millisecond)
+	if got := rcv.calls.Load(); got > calls+1 {
+		t.Fatalf("sending went on after unlink: %d calls then %d", calls, got)
+	}
+	ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{})
+	must(t, err)
+	if ds[0].Status != renkei.DeliveryCanceled {
+		t.Fatalf("status %s", ds[0].Status)
+	}
+}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/renkei/renkei"
+)
+
+const deliveryCols = `id, service_id, user_id, payment_id, type, source, sequence, status, body, attempts, last_error, delivered_at, created_at`
+
+func scanDelivery(r row) (*renkei.Delivery, error) {
+	var (
+		d                  renkei.Delivery
+		delivered, created int64
+	)
+	if err := r.Scan(&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body,
+		&d.Attempts, &d.LastError, &delivered, &created); err != nil {
+		return nil, err
+	}
+	d.DeliveredAt, d.CreatedAt = optTime(delivered), fromMicros(created)
+	return &d, nil
+}
+
+// FindDelivery returns one delivery.
+func (s *Store) FindDelivery(ctx context.Context, id string) (*renkei.Delivery, error) {
+	d, err := scanDelivery(s.eng.queryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No delivery %s.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// makeSecret makes a new endpoint secret and its sealed form.
+func (s *Store) makeSecret() (plain, sealed string, err error) {
+	if s.NewSecret == nil || s.Secrets == nil {
+		return "", "", nil // no delivery engine wired (some tests)
+	}
+	if plain, err = s.NewSecret(s.Rand); err != nil {
+		return "", "", fmt.Errorf("make webhook secret: %w", err)
+	}
+	if sealed, err = s.Secrets.Seal(plain); err != nil {
+		return "", "", fmt.Errorf("seal webhook secret: %w", err)
+	}
+	return plain, sealed, nil
+}
+
+// RotateSecret gives a service a new signing secret. The old one stays
+// valid for grace: messages are signed with both meanwhile, so the partner
+// can switch without losing one. The new secret is returned once.
+func (s *Store) RotateSecret(ctx context.Context, serviceID string, grace time.Duration) (string, error) {
+	plain, sealed, err := s.makeSecret()
+	if err != nil {
+		return "", err
+	} else if plain == "" {
+		return "", fmt.Errorf("rotate secret: no secret box configured")
+	}
+	n, err := s.eng.exec(ctx, `UPDATE related_services SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ?`,
+		micros(s.now().Add(grace)), sealed, serviceID)
+	if err != nil {
+		return "", fmt.Errorf("rotate secret: %w", err)
+	} else if n == 0 {
+		return "", renkei.Errorf(renkei.ENOTFOUND, "No related service %s.", serviceID)
+	}
+	return plain, nil
+}
+
+// Outgoing is what the sender needs to send one delivery.
+type Outgoing struct {
+	Delivery *renkei.Delivery
+	URL      string
+	// Secrets are the endpoint's signing secrets in the clear, newest
+	// first; two during a rotation's grace period.
+	Secrets []string
+	// Enabled is false when the service or its endpoint is turned off.
+	Enabled bool
+}
+
+// Outgoing loads a delivery with its endpoint for sending.
+func (s *Store) Outgoing(ctx context.Context, id string) (*Outgoing, error) {
+	d, err := s.FindDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		url, secret, old string
+		until            int64
+		enabled          int
+	)
+	if err := s.eng.queryRow(ctx, `SELECT webhook_url, secret, old_secret, old_secret_until, enabled FROM related_services WHERE id = ?`,
+		d.ServiceID).Scan(&url, &secret, &old, &until, &enabled); err != nil {
+		return nil, fmt.Errorf("load endpoint of %s: %w", id, err)
+	}
+	o := &Outgoing{Delivery: d, URL: url, Enabled: enabled == 1}
+	for _, sealed := range []string{secret, old} {
+		if sealed == "" || (sealed == old && micros(s.now()) >= until) {
+			continue
+		}
+		plain, err := s.Secrets.Open(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("open secret of %s: %w", d.ServiceID, err)
+		}
+		o.Secrets = append(o.Secrets, plain)
+	}
+	return o, nil
+}
+
+// AttemptResult is one try at sending, as the sender saw it.
+type AttemptResult struct {
+	Attempt   int // 1-based
+	StartedAt time.Time
+	Duration  time.Duration
+	Status    int
+	Body      string
+	Err       string
+	Delivered bool
+	Gone      bool // 410: stop and disable the endpoint
+	Final     bool // no retry follows a failure
+}
+
+// RecordAttempt logs an attempt and moves the delivery and its endpoint's
+// health in one transaction: delivered, back to queued for a retry, or
+// failed; an endpoint failing without a break for DisableAfter, or
+// answering 410, is disabled with the reason recorded.
+func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a AttemptResult) error {
+	return s.inTx(ctx, func(t tx) error {
+		var serviceID, status string
+		if err := t.queryRow(ctx, `SELECT service_id, status FROM deliveries WHERE id = ?`, deliveryID).Scan(&serviceID, &status); err != nil {
+			return fmt.Errorf("load delivery %s: %w", deliveryID, err)
+		}
+		now := s.now()
+		if _, err := t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(renkei.PrefixAttempt), deliveryID, serviceID, a.Attempt, micros(a.StartedAt),
+			a.Duration.Microseconds(), a.Status, a.Body, a.Err); err != nil {
+			return fmt.Errorf("log attempt: %w", err)
+		}
+		next := renkei.DeliveryQueued
+		switch {
+		case a.Delivered:
+			next = renkei.DeliveryDelivered
+		case a.Final || a.Gone:
+			next = renkei.DeliveryFailed
+		}
+		if status == renkei.DeliveryCanceled {
+			next = status // an unlink won the race; keep it canceled
+		}
+		errText := a.Err
+		if errText == "" && !a.Delivered {
+			errText = fmt.Sprintf("HTTP %d", a.Status)
+		}
+		if _, err := t.exec(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?`,
+			next, errText, micros(now), deliveryID); err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		if a.Delivered {
+			if _, err := t.exec(ctx, `UPDATE deliveries SET delivered_at = ? WHERE id = ?`, micros(now), deliveryID); err != nil {
+				return fmt.Errorf("update delivery: %w", err)
+			}
+		}
+		return s.endpointHealth(ctx, t, serviceID, a, now)
+	})
+}
+
+func (s *Store) endpointHealth(ctx context.Context, t tx, serviceID string, a AttemptResult, now time.Time) error {
+	if a.Delivered {
+		_, err := t.exec(ctx, `UPDATE related_services SET failing_since = 0 WHERE id = ? AND failing_since <> 0`, serviceID)
+		return err
+	}
+	if _, err := t.exec(ctx, `UPDATE related_services SET failing_since = ? WHERE id = ? AND failing_since = 0`, micros(a.StartedAt), serviceID); err != nil {
+		return err
+	}
+	reason := ""
+	if a.Gone {
+		reason = "The endpoint answered 410 Gone, which means: stop sending."
+	} else if s.DisableAfter > 0 {
+		var since int64
+		if err := t.queryRow(ctx, `SELECT failing_since FROM related_services WHERE id = ?`, serviceID).Scan(&since); err != nil {
+			return err
+		}
+		if since > 0 && now.Sub(fromMicros(since)) >= s.DisableAfter {
+			reason = fmt.Sprintf("Every attempt failed for %s (since %s); last: %s.", s.DisableAfter, fromMicros(since).Format(time.RFC3339), a.Err)
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	s.Log.Warn("endpoint disabled", "service", serviceID, "reason", reason)
+	_, err := t.exec(ctx, `UPDATE related_services SET enabled = 0, disabled_reason = ? WHERE id = ?`, reason, serviceID)
+	return err
+}
+
+// Attempts lists a delivery's attempts, oldest first.
+func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]*renkei.Attempt, error) {
+	r, err := s.eng.query(ctx, `SELECT id, delivery_id, attempt, started_at, duration_us, status_code, response_body, error
+		FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	defer r.Close()
+	var out []*renkei.Attempt
+	for r.Next() {
+		var (
+			a           renkei.Attempt
+			started, us int64
+		)
+		if err := r.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &started, &us, &a.StatusCode, &a.ResponseBody, &a.Error); err != nil {
+			return nil, err
+		}
+		a.StartedAt, a.DurationMS = fromMicros(started), float64(us)/1000
+		out = append(out, &a)
+	}
+	return out, r.Err()
+}
+
+// ReplayFilter picks failed deliveries to send again.
+type ReplayFilter struct {
+	ServiceID  string
+	DeliveryID string
+	Since      time.Time
+}
+
+// Replay queues failed deliveries again, with their original message ids
+// (the partner's dedup keys), in batches; it returns how many.
+func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done int)) (int, error) {
+	total := 0
+	after := ""
+	for {
+		q := `SELECT id FROM deliveries WHERE status = 'failed' AND id > ?`
+		args := []any{after}
+		if f.ServiceID != "" {
+			q += ` AND service_id = ?`
+			args = append(args, f.ServiceID)
+		}
+		if f.DeliveryID != "" {
+			q += ` AND id = ?`
+			args = append(args, f.DeliveryID)
+		}
+		if !f.Since.IsZero() {
+			q += ` AND created_at >= ?`
+			args = append(args, micros(f.Since))
+		}
+		q += ` ORDER BY id LIMIT 200`
+		var ids []string
+		r, err := s.eng.query(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("find failed deliveries: %w", err)
+		}
+		for r.Next() {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				r.Close()
+				return total, err
+			}
+			ids = append(ids, id)
+		}
+		r.Close()
+		if len(ids) == 0 {
+			return total, nil
+		}
+		err = s.inTx(ctx, func(t tx) error {
+			for _, id := range ids {
+				n, err := t.exec(ctx, `UPDATE deliveries SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'failed'`, micros(s.now()), id)
+				if err != nil {
+					return err
+				}
+				if n > 0 && s.Outbox != nil {
+					if err := s.Outbox.EnqueueTx(ctx, t.raw(), id); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("replay: %w", err)
+		}
+		total += len(ids)
+		after = ids[len(ids)-1]
+		if progress != nil {
+			progress(total)
+		}
+	}
+}
+
+// QueueStats is what the metrics report of the queue.
+type QueueStats struct {
+	Queued       int
+	OldestQueued time.Duration
+}
+
+// Queue reports the number of queued deliveries and the age of the oldest.
+func (s *Store) Queue(ctx context.Context) (QueueStats, error) {
+	var (
+		st     QueueStats
+		oldest int64
+	)
+	err := s.eng.queryRow(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM deliveries WHERE status = 'queued'`).Scan(&st.Queued, &oldest)
+	if oldest > 0 {
+		st.OldestQueued = s.now().Sub(fromMicros(oldest))
+	}
+	return st, err
+}
