@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/store"
 )
 
 // ServiceCreated is a new related service with its partner API key, shown once.
@@ -305,4 +307,118 @@ func publicService(rs *renkei.RelatedService) *renkei.RelatedService {
 	return &renkei.RelatedService{ID: rs.ID, Name: rs.Name, IconURL: rs.IconURL, Description: rs.Description, AppURL: rs.AppURL,
 		AppCategory: rs.AppCategory, Scopes: rs.Scopes, Input: rs.Input, Enabled: rs.Enabled, CreatedAt: rs.CreatedAt,
 		Policy: renkei.ServicePolicy{}}
+}
+
+// DeliveryDetail is a delivery with its attempts.
+type DeliveryDetail struct {
+	*renkei.Delivery
+	AttemptLog []*renkei.Attempt `json:"attempt_log"`
+}
+
+func (s *Server) registerDeliveryAPI(api huma.API) {
+	svc := s.Services
+	tags := []string{"Deliveries"}
+
+	// visible returns the delivery if the caller may see it.
+	visible := func(ctx context.Context, id string) (*renkei.Delivery, error) {
+		p, err := need(ctx, renkei.KindAdmin, renkei.KindPartner)
+		if err != nil {
+			return nil, err
+		}
+		d, err := svc.FindDelivery(ctx, id)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		if p.Kind == renkei.KindPartner && d.ServiceID != p.ID {
+			return nil, notYours("delivery", id)
+		}
+		return d, nil
+	}
+
+	huma.Register(api, huma.Operation{MaxBodyBytes: maxBody, DefaultStatus: http.StatusOK, OperationID: "get-delivery", Method: http.MethodGet, Path: "/v1/deliveries/{id}", Tags: tags,
+		Summary: "A delivery with its attempts", Description: "Each attempt's time, duration, response status, first bytes of the response body and error."},
+		func(ctx context.Context, in *IDPath) (*One[DeliveryDetail], error) {
+			d, err := visible(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			as, err := svc.Attempts(ctx, d.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if as == nil {
+				as = []*renkei.Attempt{}
+			}
+			return one(DeliveryDetail{Delivery: d, AttemptLog: as}, nil), nil
+		})
+
+	type replayOut struct {
+		Replayed int `json:"replayed" doc:"How many failed deliveries were queued again."`
+	}
+	huma.Register(api, huma.Operation{MaxBodyBytes: maxBody, DefaultStatus: http.StatusOK, OperationID: "replay-delivery", Method: http.MethodPost, Path: "/v1/deliveries/{id}/replay", Tags: tags,
+		Summary: "Send a failed delivery again", Description: "Queues it again with its original message id, so a partner deduplicating by webhook-id counts it once."},
+		func(ctx context.Context, in *IDPath) (*One[replayOut], error) {
+			d, err := visible(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			if d.Status != renkei.DeliveryFailed {
+				return nil, problemFrom(renkei.Errorf(renkei.ECONFLICT, "Delivery %s is %s; only a failed delivery can be replayed.", d.ID, d.Status))
+			}
+			n, err := svc.Replay(ctx, store.ReplayFilter{DeliveryID: d.ID}, nil)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(replayOut{n}, nil), nil
+		})
+
+	huma.Register(api, huma.Operation{MaxBodyBytes: maxBody, DefaultStatus: http.StatusOK, OperationID: "replay-deliveries", Method: http.MethodPost, Path: "/v1/deliveries/replay", Tags: tags,
+		Summary: "Send every failed delivery since a time again", Description: "The admin may narrow to one service; a partner replays its own."},
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Since     time.Time `json:"since" doc:"Failed deliveries created at or after this time."`
+				ServiceID string    `json:"service_id,omitempty" maxLength:"64"`
+			}
+		}) (*One[replayOut], error) {
+			p, err := need(ctx, renkei.KindAdmin, renkei.KindPartner)
+			if err != nil {
+				return nil, err
+			}
+			f := store.ReplayFilter{ServiceID: in.Body.ServiceID, Since: in.Body.Since}
+			if p.Kind == renkei.KindPartner {
+				f.ServiceID = p.ID
+			}
+			n, err := svc.Replay(ctx, f, nil)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(replayOut{n}, nil), nil
+		})
+
+	type rotateOut struct {
+		WebhookSecret string    `json:"webhook_secret" doc:"The new signing secret, shown once."`
+		OldValidUntil time.Time `json:"old_secret_valid_until"`
+	}
+	huma.Register(api, huma.Operation{MaxBodyBytes: maxBody, DefaultStatus: http.StatusOK, OperationID: "rotate-secret", Method: http.MethodPost, Path: "/v1/related_services/{id}/rotate_secret",
+		Tags: []string{"Related services"}, Summary: "Rotate the webhook signing secret (admin)",
+		Description: "Messages are signed with both the new and the old secret for the grace period (default 24 h), so the partner can switch without losing one."},
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				GraceHours int `json:"grace_hours,omitempty" minimum:"0" maximum:"720"`
+			}
+		}) (*One[rotateOut], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			grace := 24 * time.Hour
+			if in.Body.GraceHours > 0 {
+				grace = time.Duration(in.Body.GraceHours) * time.Hour
+			}
+			sec, err := svc.RotateSecret(ctx, in.ID, grace)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(rotateOut{sec, time.Now().Add(grace).UTC()}, nil), nil
+		})
 }

@@ -85,6 +85,28 @@ func TestAPICompletionFlow(t *testing.T) {
 		}
 	}
 	e.want(e.do("GET", "/v1/deliveries", aiko.token, nil), 403)
+	if !strings.HasPrefix(str(rs.body["webhook_secret"]), "whsec_") {
+		t.Fatalf("no signing secret shown at creation: %s", rs.raw)
+	}
+	other := kakeiboBody()
+	other["name"] = "Points"
+	otherKey := str(e.want(e.do("POST", "/v1/related_services", apiAdminKey, other), 201).body["api_key"])
+	did := str(sel.body["delivery_id"])
+	d := e.want(e.do("GET", "/v1/deliveries/"+did, partnerKey, nil), 200)
+	if d.body["status"] != "queued" || d.body["attempt_log"] == nil {
+		t.Fatalf("delivery detail %s", d.raw)
+	}
+	e.want(e.do("GET", "/v1/deliveries/"+did, otherKey, nil), 404)
+	e.want(e.do("POST", "/v1/deliveries/"+did+"/replay", partnerKey, nil), 409)
+	rp := e.want(e.do("POST", "/v1/deliveries/replay", partnerKey, map[string]any{"since": "2020-01-01T00:00:00Z"}), 200)
+	if rp.body["replayed"].(float64) != 0 {
+		t.Fatalf("replay %s", rp.raw)
+	}
+	e.want(e.do("POST", "/v1/related_services/"+sid+"/rotate_secret", partnerKey, map[string]any{}), 403)
+	rot := e.want(e.do("POST", "/v1/related_services/"+sid+"/rotate_secret", apiAdminKey, map[string]any{"grace_hours": 2}), 200)
+	if !strings.HasPrefix(str(rot.body["webhook_secret"]), "whsec_") || rot.body["webhook_secret"] == rs.body["webhook_secret"] {
+		t.Fatalf("rotation %s", rot.raw)
+	}
 
 	// Links: link, list, unlink; another user's link is not found.
 	l := e.want(e.do("POST", "/v1/links", ben.token, map[string]any{"service_id": sid, "auto": true}), 201)

@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/renkei/renkei/emvco"
 	rhttp "github.com/renkei/renkei/http"
 	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/webhook"
 )
 
 const apiAdminKey = "rk_adm_test_admin_key"
@@ -38,6 +40,10 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	st.PayCode, st.ParsePayCode = emvco.NewPayCode, emvco.ParsePayCode
 	st.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
 	st.AdminKeyHash = store.HashToken(apiAdminKey)
+	key := make([]byte, webhook.KeySize)
+	crand.Read(key)
+	sealer, _ := webhook.NewSealer(key)
+	st.Secrets, st.NewSecret = sealer, webhook.NewSecret
 	srv := &rhttp.Server{Services: st, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode}
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

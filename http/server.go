@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/store"
 )
 
 // Services is what the server needs from the rest of Renkei.
@@ -28,7 +29,16 @@ type Services interface {
 	renkei.EventService
 	renkei.AuthService
 	renkei.RelatedServiceService
+	DeliveryAdmin
 	Ping(ctx context.Context) error
+}
+
+// DeliveryAdmin is what the API needs of the delivery engine's records.
+type DeliveryAdmin interface {
+	FindDelivery(ctx context.Context, id string) (*renkei.Delivery, error)
+	Attempts(ctx context.Context, deliveryID string) ([]*renkei.Attempt, error)
+	Replay(ctx context.Context, f store.ReplayFilter, progress func(done int)) (int, error)
+	RotateSecret(ctx context.Context, serviceID string, grace time.Duration) (string, error)
 }
 
 // Server is the HTTP front of Renkei.
@@ -47,6 +57,9 @@ type Server struct {
 	QRSVG func(text string, size int) (string, error)
 	// FormatPayCode groups a pay code for display.
 	FormatPayCode func(code string) string
+	// WorkerOnly serves only /healthz and /metrics: a node that sends
+	// deliveries and takes no API traffic.
+	WorkerOnly bool
 
 	api      huma.API
 	handler  http.Handler
@@ -88,6 +101,14 @@ func (s *Server) Handler() http.Handler {
 	s.metrics = newMetrics(s.Metrics)
 	s.limits = newLimiter()
 
+	if s.WorkerOnly {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", s.healthz)
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/", s.notFound)
+		s.handler = s.observe(securityHeaders(mux))
+		return s.handler
+	}
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("Renkei API", renkei.Version)
 	cfg.CreateHooks = nil // no $schema links in our bodies
@@ -102,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	s.api = api
 	s.registerAPI(api)
 	s.registerRelatedAPI(api)
+	s.registerDeliveryAPI(api)
 
 	// Any other method on a known API path: 405 as problem+json, with Allow.
 	allowed := map[string][]string{}

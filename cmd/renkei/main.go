@@ -2,6 +2,7 @@
 //
 //	renkei [serve]        run the server (the default)
 //	renkei migrate        bring the database schema up to date and exit
+//	renkei deliveries replay --since 2h   queue failed deliveries again
 //	renkei bench payments drive the HTTP API and print payments/s
 //	renkei version        print the version
 package main
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "renkei: %s schema is up to date\n", s.Engine())
 		return s.Close()
+	case "deliveries":
+		return runDeliveries(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
 	case "version":
@@ -75,6 +78,7 @@ const usage = `usage: renkei [command] [flags]
 commands:
   serve            run the payment server (default)
   migrate          bring the database schema up to date and exit
+  deliveries replay --since T   queue failed deliveries again
   bench payments   drive the HTTP API with concurrent clients
   version          print the version
 

@@ -85,7 +85,7 @@ func TestServeDemo(t *testing.T) {
 					t.Errorf("welcome lacks %q:\n%s", want, text)
 				}
 			}
-			for _, f := range []string{"admin.key", "demo.json"} {
+			for _, f := range []string{"admin.key", "demo.json", "master.key"} {
 				fi, err := os.Stat(filepath.Join(dir, f))
 				if err != nil || fi.Mode().Perm() != 0o600 {
 					t.Fatalf("%s: %v %v", f, fi.Mode(), err)
@@ -156,5 +156,18 @@ func TestCommands(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--log-level", "loud", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "log-level") {
 		t.Fatalf("bad flag: %v", err)
+	}
+}
+
+func TestDeliveriesReplayCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"deliveries", "replay", "--data", dir, "--since", "24h"}, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "0 failed deliveries queued again") {
+		t.Fatalf("replay: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"deliveries", "replay", "--data", dir, "--since", "yesterday"}, &out, &out); err == nil {
+		t.Fatal("a bad --since was accepted")
 	}
 }

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"github.com/bojanz/currency"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/delivery"
 	"github.com/renkei/renkei/emvco"
 	rhttp "github.com/renkei/renkei/http"
 	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/webhook"
 )
 
 func init() {
@@ -43,6 +46,18 @@ type Main struct {
 	AdminKey string
 	Demo     bool
 	LogLevel string
+	// AllowPrivate lets webhook endpoints be plain http on loopback (the
+	// demo's partners); without it only https to public addresses.
+	AllowPrivate bool
+	// MasterKey (base64) seals endpoint secrets; default <data>/master.key.
+	MasterKey string
+	// Role is all, api (serve HTTP, queue deliveries) or worker (send
+	// deliveries, serve only /healthz and /metrics).
+	Role string
+	// DisableAfter turns off an endpoint that failed every attempt this long.
+	DisableAfter time.Duration
+
+	Delivery *delivery.Engine
 
 	Store  *store.Store
 	Server *rhttp.Server
@@ -75,7 +90,26 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.AdminKey, "admin-key", envOr("RENKEI_ADMIN_KEY", m.AdminKey), "admin bearer token; generated into <data>/admin.key if unset (env RENKEI_ADMIN_KEY)")
 	fs.BoolVar(&m.Demo, "demo", envOr("RENKEI_DEMO", "true") == "true", "seed demo data on an empty database and allow self top-ups (env RENKEI_DEMO)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RENKEI_LOG_LEVEL", m.LogLevel), "debug, info, warn or error (env RENKEI_LOG_LEVEL)")
-	return fs.Parse(args)
+	private := fs.String("allow-private-endpoints", envOr("RENKEI_ALLOW_PRIVATE_ENDPOINTS", ""), "allow http webhook endpoints on loopback (default: true with --demo) (env RENKEI_ALLOW_PRIVATE_ENDPOINTS)")
+	fs.StringVar(&m.MasterKey, "master-key", envOr("RENKEI_MASTER_KEY", m.MasterKey), "base64 AES-256 key sealing webhook secrets; default <data>/master.key, created 0600 (env RENKEI_MASTER_KEY)")
+	fs.StringVar(&m.Role, "role", envOr("RENKEI_ROLE", "all"), "all, api (HTTP only; queues deliveries) or worker (sends deliveries) (env RENKEI_ROLE)")
+	fs.DurationVar(&m.DisableAfter, "disable-endpoint-after", 72*time.Hour, "disable a webhook endpoint after every attempt failed for this long (0: never)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch *private {
+	case "":
+		m.AllowPrivate = m.Demo
+	case "true", "1":
+		m.AllowPrivate = true
+	case "false", "0":
+	default:
+		return fmt.Errorf("--allow-private-endpoints must be true or false, not %q", *private)
+	}
+	if m.Role != "all" && m.Role != "api" && m.Role != "worker" {
+		return fmt.Errorf("--role must be all, api or worker, not %q", m.Role)
+	}
+	return nil
 }
 
 func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
@@ -93,7 +127,28 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	s.PayCode = emvco.NewPayCode
 	s.ParsePayCode = emvco.ParsePayCode
 	s.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
+	key, err := m.masterKey()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	sealer, err := webhook.NewSealer(key)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	pol := webhook.Policy{AllowPrivate: m.AllowPrivate}
+	s.Secrets, s.NewSecret, s.CheckEndpoint, s.DisableAfter = sealer, webhook.NewSecret, pol.CheckURL, m.DisableAfter
 	return s, nil
+}
+
+// masterKey is the key that seals webhook secrets: from the flag or env,
+// or a key file in the data folder that only the owner may read.
+func (m *Main) masterKey() ([]byte, error) {
+	if m.MasterKey != "" {
+		return webhook.KeyFromEnv(m.MasterKey)
+	}
+	return webhook.LoadOrCreateKey(filepath.Join(m.DataDir, "master.key"))
 }
 
 // Run opens the store, seeds the demo, starts the server and the
@@ -124,7 +179,19 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
-	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode}
+	reg := prometheus.NewRegistry()
+	riverLog := slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))
+	m.Delivery, err = delivery.Open(ctx, s, delivery.Config{
+		Policy: webhook.Policy{AllowPrivate: m.AllowPrivate}, Work: m.Role != "api", Log: riverLog, Metrics: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("delivery engine: %w", err)
+	}
+	if err := m.Delivery.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start delivery engine: %w", err)
+	}
+	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
+		Metrics: reg, WorkerOnly: m.Role == "worker"}
 	if demo != nil {
 		for _, u := range demo.Users {
 			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
@@ -222,6 +289,11 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
 		errs = append(errs, m.Server.Close())
+	}
+	if m.Delivery != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		errs = append(errs, m.Delivery.Stop(ctx))
+		cancel()
 	}
 	if m.cancel != nil {
 		m.cancel()
