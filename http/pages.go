@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,18 +34,41 @@ var pageTemplateFS embed.FS
 //go:embed static
 var pageStaticFS embed.FS
 
-// Cookie names: the payer's phone and the shop terminal log in separately,
-// so one browser can play both parts of the demo in two tabs.
+// Cookie names: the payer's phone, the shop terminal and the admin log in
+// separately, so one browser can play every part of the demo in tabs.
 const (
-	appCookie  = "renkei_app"
-	shopCookie = "renkei_shop"
+	appCookie   = "renkei_app"
+	shopCookie  = "renkei_shop"
+	adminCookie = "renkei_admin"
 )
 
-// Page areas: the user terminal and the shop terminal.
+// Page areas: the user terminal, the shop terminal and the admin pages.
 const (
-	areaApp  = "app"
-	areaShop = "shop"
+	areaApp   = "app"
+	areaShop  = "shop"
+	areaAdmin = "admin"
 )
+
+// areaLogin is how an area logs in: its cookie and the kind of token it
+// admits.
+type areaLogin struct {
+	cookie, kind string
+}
+
+var areaLogins = map[string]areaLogin{
+	areaApp:   {appCookie, renkei.KindUser},
+	areaShop:  {shopCookie, renkei.KindTerminal},
+	areaAdmin: {adminCookie, renkei.KindAdmin},
+}
+
+// cookiePath scopes a login cookie: the admin key is sent only to the
+// admin pages, never to the wallet or the shop.
+func cookiePath(name string) string {
+	if name == adminCookie {
+		return "/admin"
+	}
+	return "/"
+}
 
 // pageCSP allows only this origin's style sheet and script; the QR codes
 // are inline SVG, so no image source is needed.
@@ -83,6 +107,14 @@ func parsePageTemplates() map[string]*template.Template {
 		"static": func(name string) string { return "/static/" + name + "?v=" + pageStaticVersion },
 		"facts": func(v *pageView, p *renkei.Payment) map[string]any {
 			return map[string]any{"V": v, "P": p}
+		},
+		"has": slices.Contains[[]string],
+		// initial is the first letter of a name, for an app without an icon.
+		"initial": func(name string) string {
+			for _, r := range name {
+				return string(r)
+			}
+			return ""
 		},
 	}
 	pages, err := fs.Glob(pageTemplateFS, "templates/*.html")
@@ -238,6 +270,11 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/confirm", s.appPage(s.appConfirmPay))
 	mux.HandleFunc("GET /app/payments", s.appPage(s.appPayments))
 	mux.HandleFunc("GET /app/payments/{id}", s.appPage(s.appCompletion))
+	mux.HandleFunc("POST /app/payments/{id}/select", s.appPage(s.appSelect))
+	mux.HandleFunc("POST /app/payments/{id}/dismiss", s.appPage(s.appDismiss))
+	mux.HandleFunc("GET /app/links", s.appPage(s.appLinks))
+	mux.HandleFunc("POST /app/links", s.appPage(s.appLink))
+	mux.HandleFunc("POST /app/links/{id}/revoke", s.appPage(s.appUnlink))
 
 	// The shop terminal: the merchant's point of sale.
 	mux.HandleFunc("GET /shop/login", s.pageLogin(areaShop))
@@ -256,9 +293,13 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /shop/payments/{id}", s.shopPage(s.shopPayment))
 	mux.HandleFunc("POST /shop/refund", s.shopPage(s.shopRefund))
 
+	// The admin pages: related services and their messages.
+	s.registerAdminPages(mux)
+
 	// Anything else under the pages is a page too, not problem+json.
 	mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaApp) })
 	mux.HandleFunc("/shop/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaShop) })
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaAdmin) })
 }
 
 // pageReq is one page request after the checks common to all pages.
@@ -390,12 +431,12 @@ func hasCookie(r *http.Request, name string) bool {
 }
 
 func setAuthCookie(w http.ResponseWriter, r *http.Request, name, token string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: cookiePath(name), HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 func clearAuthCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: cookiePath(name), MaxAge: -1, HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
@@ -427,10 +468,7 @@ type demoButton struct {
 // pageLogin shows and handles the login form. Demo buttons send the index
 // of a demo login, not its token: the token never appears in the page.
 func (s *Server) pageLogin(area string) http.HandlerFunc {
-	cookie, kind := appCookie, renkei.KindUser
-	if area == areaShop {
-		cookie, kind = shopCookie, renkei.KindTerminal
-	}
+	cookie, kind := areaLogins[area].cookie, areaLogins[area].kind
 	return func(w http.ResponseWriter, r *http.Request) {
 		pr, ok := s.pageStart(w, r, area)
 		if !ok {
@@ -496,10 +534,7 @@ func (s *Server) pageLogin(area string) http.HandlerFunc {
 // pageLogout forgets the login. It answers GET too, so a bookmarked or
 // typed /app/logout works; the cookie is only ever cleared by it.
 func (s *Server) pageLogout(area string) http.HandlerFunc {
-	cookie := appCookie
-	if area == areaShop {
-		cookie = shopCookie
-	}
+	cookie := areaLogins[area].cookie
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.pageStart(w, r, area); !ok {
 			return
@@ -547,6 +582,8 @@ func (s *Server) pageWho(pr *pageReq) string {
 		if m, err := s.Services.FindMerchant(pr.ctx, pr.p.MerchantID); err == nil {
 			return m.Name
 		}
+	case renkei.KindAdmin:
+		return pr.view.L.T("admin.who")
 	}
 	return ""
 }
@@ -623,9 +660,14 @@ func parseYen(s string) (int64, bool) {
 }
 
 // writePageJSON answers the small status calls of the pages' script.
-func writePageJSON(w http.ResponseWriter, v any) {
+func writePageJSON(w http.ResponseWriter, v any) { writePageJSONStatus(w, http.StatusOK, v) }
+
+// writePageJSONStatus is writePageJSON with a status: the cards' script
+// reads the sentence of a refused tap from a 4xx answer.
+func writePageJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 

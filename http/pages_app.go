@@ -3,6 +3,7 @@ package http
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -277,14 +278,6 @@ func (s *Server) appPayments(pr *pageReq) {
 	s.renderPage(pr, http.StatusOK, "payments", pr.view.L.T("payments.title"), d)
 }
 
-// completionData is the payment-completion screen.
-type completionData struct {
-	Payment *renkei.Payment
-	Heading string
-	Failure string
-	Balance *renkei.Wallet
-}
-
 // payerFailures says a recorded decline to the payer; the stored sentence
 // is written for the cashier.
 var payerFailures = map[string][2]string{
@@ -295,28 +288,126 @@ var payerFailures = map[string][2]string{
 	renkei.ReasonMerchantDisabled:    {"This shop cannot take payments at the moment.", "このお店は現在支払いを受け付けていません。"},
 }
 
-// appCompletion is the payment-completion screen. Only the payer sees it;
-// anyone else gets the same 404 as for a payment that does not exist.
-func (s *Server) appCompletion(pr *pageReq) {
-	id := pr.r.PathValue("id")
-	if !renkei.HasPrefix(id, renkei.PrefixPayment) {
-		pr.notFound(s)
-		return
-	}
-	pay, err := s.Services.FindPayment(pr.ctx, id)
-	if renkei.ErrorCode(err) == renkei.ENOTFOUND || (err == nil && pay.UserID != pr.p.ID) {
-		pr.notFound(s)
-		return
-	} else if err != nil {
+// linksData is the page of the user's links to related services.
+type linksData struct {
+	Rows []*linkRow
+}
+
+// linkRow is one related service on the links page, with the user's
+// active link to it, if any.
+type linkRow struct {
+	Service     *renkei.RelatedService
+	Description string
+	Link        *renkei.Link // the active link, or nil
+	Key         string       // the link form's idempotency key
+}
+
+// appLinks lists the related services a user can link and the links the
+// user has. A linked service that was since disabled is still listed, so
+// the link can be ended.
+func (s *Server) appLinks(pr *pageReq) {
+	q := pr.r.URL.Query()
+	s.renderLinks(pr, http.StatusOK, q.Get("linked"), q.Get("unlinked"))
+}
+
+func (s *Server) renderLinks(pr *pageReq, status int, linked, unlinked string) {
+	l := pr.view.L
+	svcs, _, err := s.Services.ListRelatedServices(pr.ctx, renkei.Page{Limit: 100})
+	if err != nil {
 		s.pageFail(pr, err)
 		return
 	}
-	l := pr.view.L
-	d := &completionData{Payment: pay, Heading: l.T("done." + pay.Status), Balance: s.pageWallet(pr, pay.Currency)}
-	if pay.Status == renkei.PaymentFailed {
-		d.Failure = pr.view.FailureText(pay)
+	links, err := s.Services.ListLinks(pr.ctx, pr.p.ID)
+	if err != nil {
+		s.pageFail(pr, err)
+		return
 	}
-	pr.view.MainID = "completion"
-	pr.view.Nav = "payments"
-	s.renderPage(pr, http.StatusOK, "completion", d.Heading, d)
+	active := map[string]*renkei.Link{}
+	for _, lk := range links {
+		if lk.Status == renkei.LinkActive {
+			active[lk.ServiceID] = lk
+		}
+	}
+	d := &linksData{}
+	// The store lists newest first; the page shows them in the order they
+	// were registered, which stays put as services are added.
+	for i := len(svcs) - 1; i >= 0; i-- {
+		rs := svcs[i]
+		lk := active[rs.ID]
+		if !rs.Enabled && lk == nil {
+			continue
+		}
+		row := &linkRow{Service: publicService(rs), Description: rs.Description.In(string(l)), Link: lk}
+		if lk == nil {
+			row.Key = newFormKey()
+		}
+		d.Rows = append(d.Rows, row)
+		switch rs.ID {
+		case linked:
+			pr.view.Notice = l.T("links.done.linked", rs.Name)
+		case unlinked:
+			pr.view.Notice = l.T("links.done.unlinked", rs.Name)
+		}
+	}
+	pr.view.Nav = "links"
+	s.renderPage(pr, status, "links", l.T("links.title"), d)
+}
+
+// appLink links a related service: a standing consent, and with "send
+// every payment automatically" the end of the question on each payment.
+func (s *Server) appLink(pr *pageReq) {
+	l := pr.view.L
+	serviceID := strings.TrimSpace(pr.r.PostFormValue("service_id"))
+	auto := pr.r.PostFormValue("auto") != ""
+	key, err := formKey(pr.r)
+	if err != nil {
+		pr.view.Error = l.T("err.form")
+		s.renderLinks(pr, http.StatusUnprocessableEntity, "", "")
+		return
+	}
+	params := struct {
+		ServiceID string
+		Auto      bool
+	}{serviceID, auto}
+	ctx, _, err := withIdempotency(pr.ctx, pr.p, "page-link", key, params)
+	if err == nil {
+		_, err = s.Services.CreateLink(ctx, pr.p.ID, serviceID, auto)
+	}
+	if err != nil {
+		pr.view.Error = linkErrorText(l, err)
+		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "")
+		return
+	}
+	http.Redirect(pr.w, pr.r, "/app/links?linked="+url.QueryEscape(serviceID), http.StatusSeeOther)
+}
+
+// appUnlink ends a link at once; messages to the service not yet sent are
+// canceled. Ending an ended link again changes nothing.
+func (s *Server) appUnlink(pr *pageReq) {
+	lk, err := s.Services.RevokeLink(pr.ctx, pr.p.ID, pr.r.PathValue("id"))
+	if renkei.ErrorCode(err) == renkei.ENOTFOUND {
+		pr.notFound(s)
+		return
+	} else if err != nil {
+		pr.view.Error = linkErrorText(pr.view.L, err)
+		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "")
+		return
+	}
+	http.Redirect(pr.w, pr.r, "/app/links?unlinked="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)
+}
+
+// linkErrorText says why a link was refused; in Japanese for the cases a
+// user meets.
+func linkErrorText(l lang, err error) string {
+	if l == langJA {
+		switch msg := renkei.ErrorMessage(err); {
+		case renkei.ErrorCode(err) == renkei.ENOTFOUND:
+			return "このアプリは見つかりません。"
+		case strings.Contains(msg, "already linked"):
+			return "このアプリとはすでに連携しています。変更するには、いったん連携を解除してください。"
+		case strings.Contains(msg, "not taking new links"):
+			return "このアプリは現在、新しい連携を受け付けていません。"
+		}
+	}
+	return l.ErrorText(err, sidePayer)
 }

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"io"
@@ -33,6 +34,7 @@ type pagesFixture struct {
 
 	aiko, ben      pagesParty // users: Aiko has ¥10,000, Ben ¥100
 	cafe, books    pagesParty // terminals of two merchants
+	kakeibo        *renkei.RelatedService
 	clients        []*http.Client
 	clientsMu      sync.Mutex
 	cafeDemoIndex  int
@@ -82,6 +84,16 @@ func newPagesFixture(t testing.TB) *pagesFixture {
 	f.aiko, f.ben = user("Aiko", 10_000), user("Ben", 100)
 	f.cafe, f.cafeMerchantID = terminal("カフェ ひかり", "5814")
 	f.books, _ = terminal("Tsubame Books", "5942")
+
+	// A household account book, as in the demo: proposed from ¥1,000,
+	// with a memo of up to 20 characters and three categories.
+	f.kakeibo, _, err = st.CreateRelatedService(ctx, pagesKakeiboInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.kakeibo, err = st.SetServiceIcon(ctx, f.kakeibo.ID, "image/png", pagesIcon()); err != nil {
+		t.Fatal(err)
+	}
 
 	f.srv = &rhttp.Server{Services: st, Demo: true, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
 		DemoLogins: []rhttp.DemoLogin{
@@ -151,16 +163,25 @@ func (r pagesResp) location() string { return r.header.Get("Location") }
 
 func (b *pagesBrowser) do(method, path string, form url.Values, headers ...string) pagesResp {
 	b.f.t.Helper()
+	if form == nil {
+		return b.send(method, path, "", nil, headers...)
+	}
+	return b.send(method, path, "application/x-www-form-urlencoded", []byte(form.Encode()), headers...)
+}
+
+// send makes a request with a body of any type (a multipart upload).
+func (b *pagesBrowser) send(method, path, contentType string, raw []byte, headers ...string) pagesResp {
+	b.f.t.Helper()
 	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if raw != nil {
+		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, b.f.url+path, body)
 	if err != nil {
 		b.f.t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if b.accept != "" {
 		req.Header.Set("Accept-Language", b.accept)
@@ -173,8 +194,8 @@ func (b *pagesBrowser) do(method, path string, form url.Values, headers ...strin
 		b.f.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return pagesResp{status: res.StatusCode, header: res.Header, body: string(raw)}
+	got, _ := io.ReadAll(res.Body)
+	return pagesResp{status: res.StatusCode, header: res.Header, body: string(got)}
 }
 
 func (b *pagesBrowser) get(path string) pagesResp { b.f.t.Helper(); return b.do("GET", path, nil) }

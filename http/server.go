@@ -81,6 +81,9 @@ type DemoLogin struct {
 // maxBody bounds every request body: our requests are a few hundred bytes.
 const maxBody = 64 << 10
 
+// maxIconBody bounds an icon upload (API or admin form).
+const maxIconBody = 256<<10 + 16<<10
+
 func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		return newProblem(status, msg, errs...)
@@ -190,7 +193,11 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			limit := int64(maxBody)
+			if strings.HasSuffix(r.URL.Path, "/icon") {
+				limit = maxIconBody // icon uploads: images up to 256 KiB plus form overhead
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

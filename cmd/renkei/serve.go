@@ -264,6 +264,7 @@ func (m *Main) printWelcome(adminKey string, generated bool, demo *demoData) {
 	fmt.Fprintf(w, "\nRenkei %s is running on %s (%s).\n\n", version(), u, m.Store.Engine())
 	fmt.Fprintf(w, "  Wallet (user terminal):  %s/app\n", u)
 	fmt.Fprintf(w, "  Shop terminal:           %s/shop\n", u)
+	fmt.Fprintf(w, "  Admin (related services, deliveries): %s/admin\n", u)
 	fmt.Fprintf(w, "  API docs:                %s/docs   (OpenAPI: %s/openapi.json)\n", u, u)
 	fmt.Fprintf(w, "  Health, metrics:         %s/healthz, %s/metrics\n\n", u, u)
 	if generated {

@@ -1,7 +1,8 @@
 // Renkei pages: progressive enhancement only. Every page works without
 // this script; with it, the pay page follows its code to the result, the
-// shop's QR page notices the payment without reloading, and the scan page
-// can use the camera where the browser has a barcode detector.
+// shop's QR page notices the payment without reloading, the scan page
+// can use the camera where the browser has a barcode detector, and the
+// completion screen's proposal cards answer a tap without a reload.
 "use strict";
 (function () {
   // A second tap on a form that is already on its way does nothing. The
@@ -99,6 +100,100 @@
           look();
         });
       }).catch(function () { halt(); fail.hidden = false; });
+    });
+  }
+
+  // The completion screen's proposal cards. A memo field gets a character
+  // counter; a tap sends the card's form in the background (the same POST,
+  // asking for JSON) and puts the outcome where the form was, then moves
+  // focus there. Without this script the form posts and the page comes
+  // back with the same outcome.
+  var proposals = document.getElementById("proposals");
+  if (proposals) {
+    proposals.querySelectorAll("[data-memo]").forEach(function (memo) {
+      var counter = memo.form.querySelector("[data-counter]");
+      var max = parseInt(memo.getAttribute("maxlength"), 10);
+      if (!counter || !max) return;
+      var count = function () {
+        var n = Array.from(memo.value).length; // characters, as the server counts them
+        counter.textContent = n + "/" + max;
+        counter.classList.toggle("over", n > max);
+      };
+      counter.hidden = false;
+      memo.addEventListener("input", count);
+      count();
+    });
+
+    var say = function (region, cls, text, focus) {
+      region.textContent = "";
+      if (!text) return null;
+      var p = document.createElement("p");
+      p.className = cls;
+      p.textContent = text;
+      region.appendChild(p);
+      if (focus) {
+        p.tabIndex = -1;
+        p.focus();
+      }
+      return p;
+    };
+
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (e.defaultPrevented || !form.matches("[data-card-form]") || form.dataset.plain) return;
+      e.preventDefault();
+      var card = form.closest("[data-card]");
+      var errors = card.querySelector("[data-card-error]");
+      var outcome = card.querySelector("[data-card-outcome]");
+      var submitter = e.submitter;
+      var action = (submitter && submitter.getAttribute("formaction")) || form.getAttribute("action");
+      card.setAttribute("aria-busy", "true");
+      fetch(action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+        body: new URLSearchParams(new FormData(form))
+      }).then(function (r) {
+        var type = r.headers.get("Content-Type") || "";
+        if (type.indexOf("application/json") !== 0) {
+          // Not the card's answer (the login lapsed, say): post the form
+          // the ordinary way and let the page handle it.
+          form.dataset.plain = "1";
+          delete form.dataset.sent;
+          form.requestSubmit(submitter || null);
+          return null;
+        }
+        return r.json().then(function (d) { return { ok: r.ok, d: d }; });
+      }).then(function (res) {
+        card.removeAttribute("aria-busy");
+        if (!res) return;
+        var d = res.d;
+        if (res.ok && d.outcome) {
+          say(errors, "error", "", false);
+          form.remove();
+          if (d.outcome !== "dismissed") {
+            var link = card.querySelector("[data-app-link]");
+            if (link) link.hidden = false;
+          }
+          say(outcome, "outcome outcome-" + d.outcome, d.message, true);
+          return;
+        }
+        delete form.dataset.sent;
+        say(errors, "error", d.error || proposals.dataset.failed, false);
+        form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+        var field = d.field && form.querySelector('[name="' + d.field + '"]');
+        if (field) {
+          field.setAttribute("aria-invalid", "true");
+          var by = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+          if (by.indexOf(errors.id) < 0) by.push(errors.id);
+          field.setAttribute("aria-describedby", by.join(" "));
+          field.focus();
+        }
+      }).catch(function () {
+        card.removeAttribute("aria-busy");
+        delete form.dataset.sent;
+        say(errors, "error", proposals.dataset.failed, false);
+      });
     });
   }
 })();
