@@ -194,6 +194,8 @@ const (
 	EventPaymentExpired   = "payment.expired"
 	EventPaymentRefunded  = "payment.refunded"
 	EventWalletToppedUp   = "wallet.topped_up"
+	// EventStatementLine is the payee side's later record of a payment.
+	EventStatementLine = "statement.line"
 )
 
 // Event is an immutable record of one state change, written in the same

@@ -33,6 +33,7 @@ const (
 	PrefixSelection      = "sel_"
 	PrefixMessage        = "msg_"
 	PrefixAttempt        = "att_"
+	PrefixStatement      = "stm_"
 )
 
 // crockford is Crockford's base32 alphabet: ids stay sortable as strings

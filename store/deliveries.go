@@ -29,6 +29,7 @@ type Message struct {
 type MessageData struct {
 	PaymentID   string           `json:"payment_id"`
 	RefundID    string           `json:"refund_id,omitempty"`
+	StatementID string           `json:"statement_id,omitempty"`
 	Amount      *int64           `json:"amount,omitempty"`
 	Currency    string           `json:"currency,omitempty"`
 	CompletedAt *time.Time       `json:"completed_at,omitempty"`
@@ -59,7 +60,8 @@ type MessageInput struct {
 // number of the (user, service) stream is taken here, under the same
 // transaction, so it has no gaps.
 func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p *renkei.Payment, typ, source string,
-	input *MessageInput, refund *renkei.Refund) (*renkei.Delivery, error) {
+	x extra) (*renkei.Delivery, error) {
+	input, refund := x.input, x.refund
 	pseudo, err := s.pseudonym(ctx, t, p.UserID, rs.ID)
 	if err != nil {
 		return nil, err
@@ -75,6 +77,7 @@ func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p 
 	if input != nil && (input.Memo != "" || input.Category != "") {
 		msg.Data.Input = input
 	}
+	msg.Data.StatementID = x.statementID
 	if refund != nil {
 		msg.Data.RefundID = refund.ID
 		if msg.Data.Amount != nil {
@@ -103,6 +106,13 @@ func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p 
 		}
 	}
 	return d, nil
+}
+
+// extra is what some messages carry besides the payment.
+type extra struct {
+	input       *MessageInput
+	refund      *renkei.Refund
+	statementID string
 }
 
 // scoped keeps of a payment what the scopes allow.
@@ -142,7 +152,7 @@ func (s *Store) sendByLinks(ctx context.Context, t tx, p *renkei.Payment) error 
 		return err
 	}
 	for _, rs := range svcs {
-		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceLink, nil, nil); err != nil {
+		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceLink, extra{}); err != nil {
 			return err
 		}
 	}
@@ -172,7 +182,7 @@ func (s *Store) sendRefund(ctx context.Context, t tx, p *renkei.Payment, rf *ren
 		if auto > 0 {
 			source = renkei.SourceLink
 		}
-		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentRefunded, source, nil, rf); err != nil {
+		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentRefunded, source, extra{refund: rf}); err != nil {
 			return err
 		}
 	}

@@ -273,7 +273,7 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 			sel.Outcome = OutcomeNotNeeded // an automatic link already sent it
 		} else {
 			d, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
-				&MessageInput{Memo: in.Memo, Category: in.Category}, nil)
+				extra{input: &MessageInput{Memo: in.Memo, Category: in.Category}})
 			if err != nil {
 				return nil, err
 			}

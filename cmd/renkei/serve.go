@@ -56,6 +56,9 @@ type Main struct {
 	Role string
 	// DisableAfter turns off an endpoint that failed every attempt this long.
 	DisableAfter time.Duration
+	// StatementEvery is how often the payee side's statement feed runs
+	// (daily in production; minutes in the demo).
+	StatementEvery time.Duration
 
 	Delivery *delivery.Engine
 
@@ -94,8 +97,20 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.MasterKey, "master-key", envOr("RENKEI_MASTER_KEY", m.MasterKey), "base64 AES-256 key sealing webhook secrets; default <data>/master.key, created 0600 (env RENKEI_MASTER_KEY)")
 	fs.StringVar(&m.Role, "role", envOr("RENKEI_ROLE", "all"), "all, api (HTTP only; queues deliveries) or worker (sends deliveries) (env RENKEI_ROLE)")
 	fs.DurationVar(&m.DisableAfter, "disable-endpoint-after", 72*time.Hour, "disable a webhook endpoint after every attempt failed for this long (0: never)")
+	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	m.StatementEvery = 24 * time.Hour
+	if m.Demo {
+		m.StatementEvery = 2 * time.Minute
+	}
+	if *statements != "" {
+		d, err := time.ParseDuration(*statements)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--statement-interval %q is not a positive duration", *statements)
+		}
+		m.StatementEvery = d
 	}
 	switch *private {
 	case "":
@@ -210,6 +225,15 @@ func (m *Main) Run(ctx context.Context) error {
 		_, err := s.ExpirePayments(ctx)
 		return err
 	})
+	if m.Role != "api" {
+		m.every(bg, m.StatementEvery, "statement feed", func(ctx context.Context) error {
+			run, err := s.RunStatements(ctx)
+			if run.Lines > 0 {
+				m.log.Info("statement feed", "statements", run.Statements, "lines", run.Lines, "messages", run.Messages)
+			}
+			return err
+		})
+	}
 	m.every(bg, time.Hour, "purge idempotency keys", func(ctx context.Context) error {
 		_, err := s.PurgeIdempotencyKeys(ctx)
 		return err
@@ -220,6 +244,9 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 func (m *Main) every(ctx context.Context, d time.Duration, what string, fn func(context.Context) error) {
+	if d <= 0 {
+		return // turned off
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/renkei/renkei"
+)
+
+// StatementRun is what one run of the statement feed did.
+type StatementRun struct {
+	Statements int // merchants with a new statement
+	Lines      int // payments stated
+	Messages   int // statement.line messages queued
+}
+
+// RunStatements closes, for every merchant, a statement over its completed
+// payments not yet stated (claim 9: the payee side's later, batched record
+// of the same payments), and queues a statement.line message, carrying the
+// same payment_id as the real-time message, to every enabled service that
+// wants the statement feed and that the paying user has an active link to.
+// A payment is stated once: the marking UPDATE only takes unstated rows, so
+// two nodes running the feed at the same time split the work.
+func (s *Store) RunStatements(ctx context.Context) (StatementRun, error) {
+	var run StatementRun
+	cutoff := s.now()
+	r, err := s.eng.query(ctx, `SELECT DISTINCT merchant_id FROM payments
+		WHERE statement_id = '' AND status IN ('completed', 'partially_refunded', 'refunded') ORDER BY merchant_id`)
+	if err != nil {
+		return run, fmt.Errorf("find merchants to state: %w", err)
+	}
+	var merchants []string
+	for r.Next() {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			r.Close()
+			return run, err
+		}
+		merchants = append(merchants, id)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return run, err
+	}
+	for _, mid := range merchants {
+		err := s.inTx(ctx, func(t tx) error { return s.state(ctx, t, mid, cutoff, &run) })
+		if err != nil {
+			return run, fmt.Errorf("statement of %s: %w", mid, err)
+		}
+	}
+	return run, nil
+}
+
+func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.Time, run *StatementRun) error {
+	stmtID := s.ids.New(renkei.PrefixStatement)
+	n, err := t.exec(ctx, `UPDATE payments SET statement_id = ? WHERE merchant_id = ? AND statement_id = ''
+		AND status IN ('completed', 'partially_refunded', 'refunded') AND completed_at <= ?`, stmtID, merchantID, micros(cutoff))
+	if err != nil {
+		return fmt.Errorf("mark stated payments: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := t.exec(ctx, `INSERT INTO statements (id, merchant_id, period_end, lines, created_at) VALUES (?, ?, ?, ?, ?)`,
+		stmtID, merchantID, micros(cutoff), n, micros(s.now())); err != nil {
+		return fmt.Errorf("insert statement: %w", err)
+	}
+	run.Statements++
+	run.Lines += int(n)
+	r, err := t.query(ctx, paymentSelect+` WHERE p.statement_id = ? ORDER BY p.id`, stmtID)
+	if err != nil {
+		return err
+	}
+	var payments []*renkei.Payment
+	for r.Next() {
+		p, err := scanPayment(r)
+		if err != nil {
+			r.Close()
+			return err
+		}
+		payments = append(payments, p)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	for _, p := range payments {
+		svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+			JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND r.enabled = 1 ORDER BY r.id`, p.UserID)
+		if err != nil {
+			return err
+		}
+		for _, rs := range svcs {
+			if !rs.Policy.WantsStatement {
+				continue
+			}
+			if _, err := s.enqueue(ctx, t, rs, p, renkei.EventStatementLine, renkei.SourceStatement, extra{statementID: stmtID}); err != nil {
+				return err
+			}
+			run.Messages++
+		}
+	}
+	return nil
+}
