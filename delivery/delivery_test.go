@@ -231,8 +231,12 @@ func TestRetriesThenDelivers(t *testing.T) {
 	e := newEnv(t, "sqlite", rcv, []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond})
 	e.pay(t, 2000)
 	waitFor(t, "delivery after retries", func() bool { return len(rcv.messages()) == 1 })
-	ds, _, err := e.st.ListDeliveries(context.Background(), renkei.DeliveryFilter{})
-	must(t, err)
+	var ds []*renkei.Delivery
+	waitFor(t, "the delivered status", func() bool {
+		ds, _, _ = e.st.ListDeliveries(context.Background(), renkei.DeliveryFilter{Status: renkei.DeliveryDelivered})
+		return len(ds) == 1
+	})
+	var err error
 	as, err := e.st.Attempts(context.Background(), ds[0].ID)
 	must(t, err)
 	if ds[0].Status != renkei.DeliveryDelivered || len(as) != 3 || as[0].StatusCode != 503 || as[0].ResponseBody != "try later" {
