@@ -296,10 +296,14 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	// The admin pages: related services and their messages.
 	s.registerAdminPages(mux)
 
+	// The partner pages: a related service's settings and its messages.
+	s.registerPartnerPages(mux)
+
 	// Anything else under the pages is a page too, not problem+json.
 	mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaApp) })
 	mux.HandleFunc("/shop/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaShop) })
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaAdmin) })
+	mux.HandleFunc("/partner/", func(w http.ResponseWriter, r *http.Request) { s.pageNotFound(w, r, areaPartner) })
 }
 
 // pageReq is one page request after the checks common to all pages.

@@ -1,8 +1,7 @@
 package http
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +11,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/renkei/renkei"
 )
 
 // The admin pages: register and edit related services, upload their
-// icons, and read the messages queued for them. The admin logs in with
-// the admin key into a cookie of its own, sent only to /admin.
+// icons, watch their endpoints' health and rotate their signing secrets,
+// and read and resend the messages queued for them. The admin logs in
+// with the admin key into a cookie of its own, sent only to /admin.
 
 func (s *Server) registerAdminPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/login", s.pageLogin(areaAdmin))
@@ -33,8 +34,15 @@ func (s *Server) registerAdminPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/services/{id}", s.adminPage(s.adminEditService))
 	mux.HandleFunc("POST /admin/services/{id}", s.adminPage(s.adminUpdateService))
 	mux.HandleFunc("POST /admin/services/{id}/icon", s.adminPage(s.adminUploadIcon))
+	mux.HandleFunc("POST /admin/services/{id}/rotate_secret", s.adminPage(s.adminRotateSecret))
 	mux.HandleFunc("GET /admin/deliveries", s.adminPage(s.adminDeliveries))
+	mux.HandleFunc("POST /admin/deliveries/replay", s.adminPage(func(pr *pageReq) { s.replaySince(pr, adminMessages) }))
+	mux.HandleFunc("GET /admin/deliveries/{id}", s.adminPage(func(pr *pageReq) { s.deliveryPage(pr, adminMessages) }))
+	mux.HandleFunc("POST /admin/deliveries/{id}/replay", s.adminPage(func(pr *pageReq) { s.replayOne(pr, adminMessages) }))
 }
+
+// adminMessages is the admin's view of messages: every service's.
+var adminMessages = deliveryScope{base: "/admin/deliveries"}
 
 // adminPage admits only the admin key.
 func (s *Server) adminPage(h pageHandler) http.HandlerFunc {
@@ -105,6 +113,15 @@ type serviceForm struct {
 	IconURL     string
 	// APIKey is the partner's key, shown once, right after creation.
 	APIKey string
+	// Secret is the endpoint's signing secret, shown once: after creation
+	// or a rotation. OldUntil is when a rotated-out secret stops signing.
+	Secret   string
+	OldUntil time.Time
+	// Service is the service as stored, for its endpoint's health; nil on
+	// the form of a new one.
+	Service *renkei.RelatedService
+	// RotateKey is the idempotency key of the rotate-secret form.
+	RotateKey string
 	// Invalid names the field at fault, for aria-invalid.
 	Invalid string
 	// Lists to choose from.
@@ -133,6 +150,7 @@ func formOf(rs *renkei.RelatedService) *serviceForm {
 	}
 	f.Base, f.Floor, f.Ceiling = yen(rs.Policy.BaseThreshold), yen(rs.Policy.Floor), yen(rs.Policy.Ceiling)
 	f.Merchant, f.Statement, f.Enabled, f.IconURL = rs.Policy.MerchantCategories, rs.Policy.WantsStatement, rs.Enabled, rs.IconURL
+	f.Service = rs
 	return f
 }
 
@@ -248,6 +266,7 @@ func (s *Server) renderServiceForm(pr *pageReq, status int, f *serviceForm) {
 		f.Action = "/admin/services/new"
 	} else {
 		title = pr.view.L.T("admin.edit", f.Name)
+		f.RotateKey = newFormKey()
 	}
 	s.renderPage(pr, status, "admin_service", title, f)
 }
@@ -279,7 +298,7 @@ func (s *Server) adminCreateService(pr *pageReq) {
 		var key string
 		if rs, key, err = s.Services.CreateRelatedService(pr.ctx, in); err == nil {
 			f = formOf(rs)
-			f.APIKey = key
+			f.APIKey, f.Secret = key, rs.WebhookSecret
 			pr.view.Notice = pr.view.L.T("admin.created", rs.Name)
 			s.renderServiceForm(pr, http.StatusCreated, f)
 			return
@@ -326,7 +345,7 @@ func (s *Server) adminUpdateService(pr *pageReq) {
 		return
 	}
 	f, in, err := parseServiceForm(pr.view.L, pr.r, rs)
-	f.ID, f.IconURL = rs.ID, rs.IconURL
+	f.ID, f.IconURL, f.Service = rs.ID, rs.IconURL, rs
 	if err == nil {
 		if _, err = s.Services.UpdateRelatedService(pr.ctx, rs.ID, in); err == nil {
 			http.Redirect(pr.w, pr.r, "/admin/services/"+rs.ID+"?saved=1", http.StatusSeeOther)
@@ -395,68 +414,33 @@ func (s *Server) adminUploadIcon(pr *pageReq) {
 	http.Redirect(pr.w, pr.r, "/admin/services/"+rs.ID+"?icon=1", http.StatusSeeOther)
 }
 
-// deliveriesData is the list of messages to related services.
-type deliveriesData struct {
-	Services []*renkei.RelatedService
-	Names    map[string]string
-	Service  string
-	Status   string
-	Statuses []string
-	Rows     []*deliveryRow
-	Older    string
-}
-
-// deliveryRow is one message with its body laid out for reading.
-type deliveryRow struct {
-	*renkei.Delivery
-	Pretty string
-}
-
-// adminDeliveries lists the queued and past messages, newest first, each
-// with its body as it is (or will be) sent.
-func (s *Server) adminDeliveries(pr *pageReq) {
-	q := pr.r.URL.Query()
-	statuses := []string{renkei.DeliveryQueued, renkei.DeliveryDelivered, renkei.DeliveryFailed, renkei.DeliveryCanceled}
-	d := &deliveriesData{Names: map[string]string{}, Statuses: statuses}
-	svcs, _, err := s.Services.ListRelatedServices(pr.ctx, renkei.Page{Limit: 100})
-	if err != nil {
-		s.pageFail(pr, err)
+// adminRotateSecret gives a service's endpoint a new signing secret and
+// shows it, once. The old secret keeps signing for secretGrace, so the
+// partner can switch without losing a message; the form's key makes a
+// double tap show the same secret instead of rotating twice.
+func (s *Server) adminRotateSecret(pr *pageReq) {
+	rs := s.adminService(pr)
+	if rs == nil {
 		return
 	}
-	d.Services = svcs
-	for _, rs := range svcs {
-		d.Names[rs.ID] = rs.Name
-		if rs.ID == q.Get("service") {
-			d.Service = rs.ID
-		}
+	type rotated struct {
+		Secret   string
+		OldUntil time.Time
 	}
-	if slices.Contains(statuses, q.Get("status")) {
-		d.Status = q.Get("status")
-	}
-	ds, more, err := s.Services.ListDeliveries(pr.ctx, renkei.DeliveryFilter{ServiceID: d.Service, Status: d.Status,
-		Page: renkei.Page{Limit: 20, StartingAfter: q.Get("after")}})
+	res, err := formOnce(pr, "page-rotate-secret", rs.ID, func(ctx context.Context) (rotated, error) {
+		sec, err := s.Services.RotateSecret(ctx, rs.ID, secretGrace)
+		return rotated{sec, time.Now().Add(secretGrace)}, err
+	})
+	f := formOf(rs)
 	if err != nil {
-		s.pageFail(pr, err)
+		pr.view.Error = formErrorText(pr.view.L, err)
+		s.renderServiceForm(pr, s.formErrStatus(pr.ctx, err), f)
 		return
 	}
-	for _, dl := range ds {
-		row := &deliveryRow{Delivery: dl, Pretty: dl.Body}
-		var b bytes.Buffer
-		if json.Indent(&b, []byte(dl.Body), "", "  ") == nil {
-			row.Pretty = b.String()
-		}
-		d.Rows = append(d.Rows, row)
-	}
-	if more && len(ds) > 0 {
-		next := url.Values{"after": {ds[len(ds)-1].ID}}
-		if d.Service != "" {
-			next.Set("service", d.Service)
-		}
-		if d.Status != "" {
-			next.Set("status", d.Status)
-		}
-		d.Older = "/admin/deliveries?" + next.Encode()
-	}
-	pr.view.Nav = "deliveries"
-	s.renderPage(pr, http.StatusOK, "admin_deliveries", pr.view.L.T("admin.deliveries.title"), d)
+	f.Secret, f.OldUntil = res.Secret, res.OldUntil
+	pr.view.Notice = pr.view.L.T("admin.secret.rotated")
+	s.renderServiceForm(pr, http.StatusOK, f)
 }
+
+// adminDeliveries lists every service's messages.
+func (s *Server) adminDeliveries(pr *pageReq) { s.deliveriesPage(pr, adminMessages, http.StatusOK, "") }
