@@ -1,0 +1,234 @@
+package points
+
+import (
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageTmpl = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// recentPerUser is how many moves the page lists under each user.
+const recentPerUser = 5
+
+// messages are the page's words in English and Japanese.
+var messages = map[string]map[string]string{
+	"en": {
+		"title": "Points", "rule": "1 point per ¥100; double at groceries, restaurants and books.",
+		"balances": "Balances", "none": "No points yet.", "pt": "pt", "award": "earned", "revoke": "refund",
+		"payments": "%d payments", "payments_one": "1 payment",
+	},
+	"ja": {
+		"title": "ポイント", "rule": "100円ごとに1ポイント。食品・飲食店・書店は2倍。",
+		"balances": "残高", "none": "まだポイントはありません。", "pt": "pt", "award": "獲得", "revoke": "返金",
+		"payments": "%d件の決済", "payments_one": "1件の決済",
+	},
+}
+
+// lang picks "ja" or "en": ?lang= first, then the Accept-Language
+// preference with the highest q.
+func lang(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
+		return l
+	}
+	best, bestQ := "en", 0.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if (base == "ja" || base == "en") && q > bestQ {
+			best, bestQ = base, q
+		}
+	}
+	return best
+}
+
+// homePage is the data of GET /.
+type homePage struct {
+	Lang  string
+	Users []userRow
+	words map[string]string
+}
+
+// T returns the page's word for key.
+func (p *homePage) T(key string) string {
+	if w, ok := p.words[key]; ok {
+		return w
+	}
+	return key
+}
+
+type userRow struct {
+	User     string
+	Points   string
+	Payments string
+	Recent   []moveRow
+}
+
+type moveRow struct {
+	When     string
+	Kind     string
+	Points   string
+	Negative bool
+	Detail   string
+}
+
+// handleHome renders GET /: each user's balance and latest moves.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	l := lang(r)
+	p := &homePage{Lang: l, words: messages[l]}
+	bals, err := s.balances(r.Context())
+	if err == nil {
+		err = p.fill(s, r, bals)
+	}
+	if err != nil {
+		s.log.Error("points: home page: " + err.Error())
+		http.Error(w, "could not read the points", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pageTmpl.ExecuteTemplate(w, "home.html", p); err != nil {
+		s.log.Error("points: render home page: " + err.Error())
+	}
+}
+
+// fill adds a row per user with their latest moves.
+func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
+	for _, b := range bals {
+		row := userRow{User: b.User, Points: group(b.Points) + " " + p.T("pt"), Payments: fmt.Sprintf(p.T("payments"), b.Payments)}
+		if b.Payments == 1 {
+			row.Payments = p.T("payments_one")
+		}
+		// A revocation shows its refund's amount, an award its payment's.
+		rows, err := s.db.QueryContext(r.Context(), `SELECT m.kind, m.points, m.at, COALESCE(r.amount, p.amount), p.currency,
+				p.merchant_category, p.multiplier
+			FROM moves m JOIN payments p ON p.payment_id = m.payment_id
+			LEFT JOIN refunds r ON r.refund_id = m.refund_id AND m.refund_id <> ''
+			WHERE m.user = ? ORDER BY m.id DESC LIMIT ?`, b.User, recentPerUser)
+		if err != nil {
+			return fmt.Errorf("recent moves of %s: %w", b.User, err)
+		}
+		for rows.Next() {
+			var (
+				kind, currency, mcat string
+				pts, at, mult        int64
+				amount               sql.NullInt64
+			)
+			if err := rows.Scan(&kind, &pts, &at, &amount, &currency, &mcat, &mult); err != nil {
+				rows.Close()
+				return fmt.Errorf("recent moves of %s: %w", b.User, err)
+			}
+			mr := moveRow{When: time.UnixMicro(at).In(tokyo).Format("01/02 15:04"), Kind: p.T(kind),
+				Points: group(pts) + " " + p.T("pt"), Negative: pts < 0}
+			if pts >= 0 {
+				mr.Points = "+" + mr.Points
+			}
+			var parts []string
+			if amount.Valid {
+				parts = append(parts, money(amount.Int64, currency))
+			}
+			if mcat != "" {
+				parts = append(parts, mcat)
+			}
+			if mult > 1 {
+				parts = append(parts, "×"+strconv.FormatInt(mult, 10))
+			}
+			mr.Detail = strings.Join(parts, " · ")
+			row.Recent = append(row.Recent, mr)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("recent moves of %s: %w", b.User, err)
+		}
+		p.Users = append(p.Users, row)
+	}
+	return nil
+}
+
+// money formats minor units: ¥12,800 for yen, "USD 12.34" otherwise.
+func money(amount int64, currency string) string {
+	if currency == "JPY" {
+		return "¥" + group(amount)
+	}
+	return fmt.Sprintf("%s %s.%02d", currency, group(amount/100), amount%100)
+}
+
+// group writes n with thousands separators and a real minus sign.
+func group(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "−", -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return sign + b.String()
+}
+
+// maxList bounds GET /api/points without ?payment_id=.
+const maxList = 100
+
+// handlePoints serves GET /api/points?payment_id=… (that payment, or an
+// empty list), ?user=… (that user's latest payments) or neither (the
+// latest payments) as a PaymentList.
+func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	pays, err := s.payments(r.Context(), q.Get("payment_id"), q.Get("user"), maxList)
+	if err != nil {
+		s.log.Error("points: api points: " + err.Error())
+		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
+			Detail: "could not read the points"})
+		return
+	}
+	writeJSON(w, http.StatusOK, PaymentList{Points: pays})
+}
+
+// handleBalances serves GET /api/balances as a BalanceList.
+func (s *Server) handleBalances(w http.ResponseWriter, r *http.Request) {
+	bals, err := s.balances(r.Context())
+	if err != nil {
+		s.log.Error("points: api balances: " + err.Error())
+		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
+			Detail: "could not read the balances"})
+		return
+	}
+	writeJSON(w, http.StatusOK, BalanceList{Balances: bals})
+}
+
+// problem is an RFC 9457 problem detail.
+type problem struct {
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	if _, ok := v.(problem); ok {
+		w.Header().Set("Content-Type", "application/problem+json")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
