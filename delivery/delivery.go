@@ -125,8 +125,13 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 		Logger:            cfg.Log.With("component", "river"),
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 200 * time.Millisecond,
-		JobTimeout:        2 * cfg.Timeout,
-		Workers:           workers,
+		JobTimeout:        cfg.Timeout + 5*time.Second,
+		// A node killed mid-attempt leaves its jobs "running"; another node
+		// (or this one after a restart) takes them over this long after the
+		// job could last have been alive. The partner may then see the
+		// message twice, with the same webhook-id, which is what it dedups on.
+		RescueStuckJobsAfter: cfg.Timeout + 15*time.Second,
+		Workers:              workers,
 	}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: cfg.Workers}}

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "renkei: %s schema is up to date\n", s.Engine())
 		return s.Close()
+	case "partner":
+		return runPartner(ctx, args, stdout, stderr)
 	case "deliveries":
 		return runDeliveries(ctx, args, stdout, stderr)
 	case "bench":
@@ -79,6 +81,7 @@ commands:
   serve            run the payment server (default)
   migrate          bring the database schema up to date and exit
   deliveries replay --since T   queue failed deliveries again
+  partner kakeibo|points        run a demo related service on its own
   bench payments   drive the HTTP API with concurrent clients
   version          print the version
 

@@ -60,6 +60,14 @@ type Main struct {
 	// (daily in production; minutes in the demo).
 	StatementEvery time.Duration
 
+	// KakeiboAddr and PointsAddr are where the demo's related services
+	// listen when DemoPartners is on.
+	KakeiboAddr, PointsAddr string
+	DemoPartners            bool
+	// PartnerURLs are the running demo partners' addresses.
+	PartnerURLs []PartnerURL
+	partners    []partnerServer
+
 	Delivery *delivery.Engine
 
 	Store  *store.Store
@@ -73,7 +81,8 @@ type Main struct {
 
 // NewMain returns a Main with the defaults of the embedded install.
 func NewMain(stdout, stderr io.Writer) *Main {
-	return &Main{DataDir: "renkei-data", Addr: "127.0.0.1:8080", Demo: true, LogLevel: "info", stdout: stdout, stderr: stderr}
+	return &Main{DataDir: "renkei-data", Addr: "127.0.0.1:8080", Demo: true, LogLevel: "info", stdout: stdout, stderr: stderr,
+		KakeiboAddr: kakeiboAddr, PointsAddr: pointsAddr, StatementEvery: 24 * time.Hour, Role: "all", DisableAfter: 72 * time.Hour}
 }
 
 func envOr(name, def string) string {
@@ -97,10 +106,14 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.MasterKey, "master-key", envOr("RENKEI_MASTER_KEY", m.MasterKey), "base64 AES-256 key sealing webhook secrets; default <data>/master.key, created 0600 (env RENKEI_MASTER_KEY)")
 	fs.StringVar(&m.Role, "role", envOr("RENKEI_ROLE", "all"), "all, api (HTTP only; queues deliveries) or worker (sends deliveries) (env RENKEI_ROLE)")
 	fs.DurationVar(&m.DisableAfter, "disable-endpoint-after", 72*time.Hour, "disable a webhook endpoint after every attempt failed for this long (0: never)")
+	fs.StringVar(&m.KakeiboAddr, "kakeibo-addr", envOr("RENKEI_KAKEIBO_ADDR", kakeiboAddr), "where the demo's Kakeibo listens")
+	fs.StringVar(&m.PointsAddr, "points-addr", envOr("RENKEI_POINTS_ADDR", pointsAddr), "where the demo's Points listens")
+	partners := fs.String("demo-partners", "", "run the demo related services Kakeibo and Points (default: with --demo)")
 	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	m.DemoPartners = m.Demo && *partners != "false"
 	m.StatementEvery = 24 * time.Hour
 	if m.Demo {
 		m.StatementEvery = 2 * time.Minute
@@ -191,6 +204,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Demo {
 		if demo, err = seedDemo(ctx, s, m.DataDir); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	if demo != nil && m.DemoPartners && m.Role != "api" {
+		if err := m.startDemoPartners(ctx, demo); err != nil {
+			return err
 		}
 	}
 
@@ -293,7 +311,11 @@ func (m *Main) printWelcome(adminKey string, generated bool, demo *demoData) {
 	fmt.Fprintf(w, "  Shop terminal:           %s/shop\n", u)
 	fmt.Fprintf(w, "  Admin (related services, deliveries): %s/admin\n", u)
 	fmt.Fprintf(w, "  API docs:                %s/docs   (OpenAPI: %s/openapi.json)\n", u, u)
-	fmt.Fprintf(w, "  Health, metrics:         %s/healthz, %s/metrics\n\n", u, u)
+	fmt.Fprintf(w, "  Health, metrics:         %s/healthz, %s/metrics\n", u, u)
+	for _, p := range m.PartnerURLs {
+		fmt.Fprintf(w, "  Demo partner %-10s %s\n", p.Name+":", p.URL)
+	}
+	fmt.Fprintln(w)
 	if generated {
 		fmt.Fprintf(w, "  Admin key (new, kept in %s): %s\n", filepath.Join(m.DataDir, "admin.key"), adminKey)
 	} else {
@@ -323,6 +345,9 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Delivery.Stop(ctx))
 		cancel()
 	}
+	for _, p := range m.partners {
+		errs = append(errs, p.Close())
+	}
 	if m.cancel != nil {
 		m.cancel()
 	}
@@ -349,9 +374,10 @@ type demoData struct {
 
 // demoService is a related service of the demo with its partner key.
 type demoService struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	APIKey string `json:"api_key"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	APIKey        string `json:"api_key"`
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 // seedDemo fills an empty database with demo users, merchants and
@@ -417,7 +443,16 @@ func seedDemo(ctx context.Context, s *store.Store, dir string) (*demoData, error
 		if _, err := s.SetServiceIcon(ctx, rs.ID, "image/png", demoIcon(in.color)); err != nil {
 			return nil, err
 		}
-		d.Services = append(d.Services, demoService{rs.ID, rs.Name, key})
+		d.Services = append(d.Services, demoService{rs.ID, rs.Name, key, rs.WebhookSecret})
+	}
+	// Aiko keeps a household account book: her link to Kakeibo brings her
+	// payments there through the statement feed even when she does not tap.
+	// Chika collects points automatically on every payment.
+	if _, err := s.CreateLink(ctx, d.Users[0].ID, d.Services[0].ID, false); err != nil {
+		return nil, err
+	}
+	if _, err := s.CreateLink(ctx, d.Users[2].ID, d.Services[1].ID, true); err != nil {
+		return nil, err
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
