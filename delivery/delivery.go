@@ -143,6 +143,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 		// SQLite allows one writer: poll rather than listen, and keep the
 		// job table's maintenance light.
 		rc.PollOnly = true
+		rc.FetchPollInterval = 50 * time.Millisecond
 		err = wire[*sql.Tx](ctx, e, riversqlite.New(db), rc)
 	} else {
 		err = errors.New("store has no database handle")

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "renkei: %s schema is up to date\n", s.Engine())
 		return s.Close()
+	case "demo":
+		return runDemo(ctx, args, stdout, stderr)
 	case "partner":
 		return runPartner(ctx, args, stdout, stderr)
 	case "deliveries":
@@ -82,6 +84,7 @@ commands:
   migrate          bring the database schema up to date and exit
   deliveries replay --since T   queue failed deliveries again
   partner kakeibo|points        run a demo related service on its own
+  demo             run the tour scripted in the terminal; exits 0 only if every step worked
   bench payments   drive the HTTP API with concurrent clients
   version          print the version
 

@@ -171,3 +171,29 @@ func TestDeliveriesReplayCommand(t *testing.T) {
 		t.Fatal("a bad --since was accepted")
 	}
 }
+
+// TestDemoTour runs `renkei demo`, the README's tour scripted, on both
+// engines: it checks every step in Renkei, Kakeibo and Points itself and
+// fails on the first that did not do what it says.
+func TestDemoTour(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"demo", "--data", t.TempDir()}
+			if engine == "postgres" {
+				args = append(args, "--db", storetest.PostgresDSN(t))
+			}
+			var out, errOut syncBuffer
+			if err := run(context.Background(), args, &out, &errOut); err != nil {
+				t.Fatalf("demo failed: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			for _, want := range []string{"Kakeibo books it in real time", "memo \"team lunch\"", "from the statement, without a memo",
+				"confirmed by the statement, memo kept", "reversal of −¥280", "awarded 40 points", "All 9 steps did what they say."} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("demo output lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}

@@ -67,6 +67,7 @@ type Main struct {
 	// PartnerURLs are the running demo partners' addresses.
 	PartnerURLs []PartnerURL
 	partners    []partnerServer
+	demo        *demoData
 
 	Delivery *delivery.Engine
 
@@ -206,6 +207,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
+	m.demo = demo
 	if demo != nil && m.DemoPartners && m.Role != "api" {
 		if err := m.startDemoPartners(ctx, demo); err != nil {
 			return err

@@ -66,10 +66,12 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, dir: t.TempDir(), secret: secret, clock: &clock{t: t0}, client: &http.Client{Timeout: 30 * time.Second}}
 	f.start()
 	t.Cleanup(func() {
+		// Idle keep-alive connections first, or the server's graceful
+		// shutdown waits for connections that never sent a request.
+		f.client.CloseIdleConnections()
 		if err := f.srv.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		f.client.CloseIdleConnections()
 	})
 	return f
 }
@@ -93,10 +95,10 @@ func (f *fixture) start() {
 // after a crash or a deploy.
 func (f *fixture) restart() {
 	f.t.Helper()
+	f.client.CloseIdleConnections()
 	if err := f.srv.Close(); err != nil {
 		f.t.Fatal(err)
 	}
-	f.client.CloseIdleConnections()
 	f.start()
 }
 
