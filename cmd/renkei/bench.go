@@ -47,6 +47,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return b.run(ctx, stdout)
+	case "deliveries":
+		b, err := parseDeliveriesBench(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return b.run(ctx, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, benchUsage)
 		return nil

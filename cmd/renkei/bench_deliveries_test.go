@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestBenchDeliveries runs `renkei bench deliveries` briefly on each engine:
+// every selection of both phases must reach the partner, verified, once.
+func TestBenchDeliveries(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"bench", "deliveries", "--rate", "50", "--duration", "1s", "--burst", "20", "--users", "5", "--wait", "60s"}
+			if engine == "postgres" {
+				dsn := os.Getenv("RENKEI_TEST_POSTGRES")
+				if dsn == "" {
+					if os.Getenv("CI") == "true" {
+						t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
+					}
+					t.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to bench on PostgreSQL")
+				}
+				args = append(args, "--db", dsn)
+			}
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+			}
+			report := out.String()
+			delivered := regexp.MustCompile(`(?m)^  delivered\s+(\d+) of (\d+)`).FindAllStringSubmatch(report, -1)
+			if len(delivered) != 2 {
+				t.Fatalf("want a delivered line per phase:\n%s", report)
+			}
+			for i, want := range []int{50, 20} {
+				got, _ := strconv.Atoi(delivered[i][1])
+				of, _ := strconv.Atoi(delivered[i][2])
+				if of != want || got != want {
+					t.Errorf("phase %d: delivered %d of %d, want %d of %d:\n%s", i+1, got, of, want, want, report)
+				}
+			}
+			m := regexp.MustCompile(`(?m)^partner\s+(\d+) calls, (\d+) distinct webhook-ids, (\d+) duplicates, (\d+) rejected`).FindStringSubmatch(report)
+			if m == nil {
+				t.Fatalf("no partner line:\n%s", report)
+			}
+			if m[2] != "70" || m[4] != "0" {
+				t.Errorf("partner saw %s distinct ids (want 70) and rejected %s calls:\n%s", m[2], m[4], report)
+			}
+			if want := "engine           " + engine; !strings.Contains(report, want) {
+				t.Errorf("report does not say %q:\n%s", want, report)
+			}
+		})
+	}
+}
+
+func TestBenchDeliveriesBadArguments(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "0"}, "--rate"},
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--users", "0"}, "--users"},
+		{[]string{"--burst", "-1"}, "--burst"},
+		{[]string{"now"}, `unexpected argument "now"`},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"bench", "deliveries"}, tc.args...), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench deliveries %q: error %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
