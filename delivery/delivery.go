@@ -57,7 +57,7 @@ type Config struct {
 	Workers int
 	// PerEndpoint is how many deliveries to one endpoint run at once on
 	// this node (default 8), and PerEndpointRate how many per second may
-	// start (default 100): one slow partner never holds the others.
+	// start (default 1,000): one slow partner never holds the others.
 	PerEndpoint     int
 	PerEndpointRate float64
 	// Schedule is the retry schedule (default webhook.Schedule); tests
@@ -108,7 +108,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 		cfg.PerEndpoint = 8
 	}
 	if cfg.PerEndpointRate <= 0 {
-		cfg.PerEndpointRate = 100
+		cfg.PerEndpointRate = 1000
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -145,6 +145,12 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 		rc.PollOnly = true
 		rc.FetchPollInterval = 50 * time.Millisecond
 		err = wire[*sql.Tx](ctx, e, riversqlite.New(db), rc)
+		if err == nil && cfg.Work {
+			// One process works a SQLite file: a job still "running" now was
+			// left by a crash of this process. Take it back at once instead
+			// of waiting for River's rescuer; the partner dedups a repeat.
+			_, err = db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running' AND queue = ?`, Queue)
+		}
 	} else {
 		err = errors.New("store has no database handle")
 	}
@@ -250,16 +256,27 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			Err: "Not sent: the related service or its endpoint is disabled.", Final: true})
 	}
 	ep := e.endpoint(o.Delivery.ServiceID)
+	// Wait a little for the endpoint's slot before giving the job back:
+	// snoozing at once costs a round trip through the job table per try,
+	// which under load is what limits throughput (see BENCHMARKS.md).
+	slot := time.NewTimer(500 * time.Millisecond)
 	select {
 	case ep.sem <- struct{}{}:
+		slot.Stop()
 		defer func() { <-ep.sem }()
-	default:
+	case <-slot.C:
 		return river.JobSnooze(50*time.Millisecond + time.Duration(rand.IntN(100))*time.Millisecond)
+	case <-ctx.Done():
+		slot.Stop()
+		return ctx.Err()
 	}
 	if r := ep.lim.Reserve(); r.Delay() > 0 {
 		d := r.Delay()
-		r.Cancel()
-		return river.JobSnooze(d)
+		if d > 500*time.Millisecond {
+			r.Cancel()
+			return river.JobSnooze(d)
+		}
+		time.Sleep(d) // short waits in place, as for the slot
 	}
 
 	started := time.Now()

@@ -330,6 +330,11 @@ func openPostgres(ctx context.Context, dsn string) (*pgEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres dsn: %w", err)
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default (4 on two cores) queues API calls and delivery
+		// workers behind each other; PostgreSQL takes many more.
+		cfg.MaxConns = 16
+	}
 	// What we acknowledged we keep: never let a session turn this off.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -31,6 +31,8 @@ const benchUsage = `usage: renkei bench <benchmark> [flags]
 benchmarks:
   payments   concurrent clients each issue a pay code and charge it over the
              HTTP API; prints payments/s and the charge latency
+  deliveries selections at a steady rate; prints selection-commit-to-receipt
+             latency and the drain rate of a burst
 
 Run "renkei bench payments -h" for the flags.`
 

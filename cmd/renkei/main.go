@@ -85,7 +85,7 @@ commands:
   deliveries replay --since T   queue failed deliveries again
   partner kakeibo|points        run a demo related service on its own
   demo             run the tour scripted in the terminal; exits 0 only if every step worked
-  bench payments   drive the HTTP API with concurrent clients
+  bench payments|deliveries   load tests (see BENCHMARKS.md)
   version          print the version
 
 Run "renkei serve -h" for the server's flags.`

@@ -56,6 +56,10 @@ type Main struct {
 	Role string
 	// DisableAfter turns off an endpoint that failed every attempt this long.
 	DisableAfter time.Duration
+	// EndpointConcurrency and EndpointRate bound sending to one endpoint
+	// per node.
+	EndpointConcurrency int
+	EndpointRate        float64
 	// StatementEvery is how often the payee side's statement feed runs
 	// (daily in production; minutes in the demo).
 	StatementEvery time.Duration
@@ -110,6 +114,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.KakeiboAddr, "kakeibo-addr", envOr("RENKEI_KAKEIBO_ADDR", kakeiboAddr), "where the demo's Kakeibo listens")
 	fs.StringVar(&m.PointsAddr, "points-addr", envOr("RENKEI_POINTS_ADDR", pointsAddr), "where the demo's Points listens")
 	partners := fs.String("demo-partners", "", "run the demo related services Kakeibo and Points (default: with --demo)")
+	fs.IntVar(&m.EndpointConcurrency, "endpoint-concurrency", 8, "deliveries to one endpoint at once, per node")
+	fs.Float64Var(&m.EndpointRate, "endpoint-rate", 1000, "deliveries per second to one endpoint, per node")
 	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -218,6 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	riverLog := slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))
 	m.Delivery, err = delivery.Open(ctx, s, delivery.Config{
 		Policy: webhook.Policy{AllowPrivate: m.AllowPrivate}, Work: m.Role != "api", Log: riverLog, Metrics: reg,
+		PerEndpoint: m.EndpointConcurrency, PerEndpointRate: m.EndpointRate,
 	})
 	if err != nil {
 		return fmt.Errorf("delivery engine: %w", err)
