@@ -27,8 +27,8 @@ const (
 
 // onPaymentCompleted books a payment with the user's memo and category.
 func (s *Server) onPaymentCompleted(ctx context.Context, ev *partner.Event, p *partner.PaymentCompleted) error {
-	return s.dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
-		if err := bookPayment(ctx, tx, ev.ID, p, s.now()); err != nil {
+	return s.Dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
+		if err := bookPayment(ctx, tx, ev.ID, p, s.Now()); err != nil {
 			return fmt.Errorf("book payment %s: %w", p.PaymentID, err)
 		}
 		return nil
@@ -37,8 +37,8 @@ func (s *Server) onPaymentCompleted(ctx context.Context, ev *partner.Event, p *p
 
 // onStatementLine reconciles a statement line with the book.
 func (s *Server) onStatementLine(ctx context.Context, ev *partner.Event, l *partner.StatementLine) error {
-	return s.dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
-		if err := reconcile(ctx, tx, ev.ID, l, s.now()); err != nil {
+	return s.Dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
+		if err := reconcile(ctx, tx, ev.ID, l, s.Now()); err != nil {
 			return fmt.Errorf("reconcile statement line of %s: %w", l.PaymentID, err)
 		}
 		return nil
@@ -47,8 +47,8 @@ func (s *Server) onStatementLine(ctx context.Context, ev *partner.Event, l *part
 
 // onPaymentRefunded books the reversal of a refund.
 func (s *Server) onPaymentRefunded(ctx context.Context, ev *partner.Event, r *partner.PaymentRefunded) error {
-	return s.dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
-		if err := bookReversal(ctx, tx, ev.ID, r, s.now()); err != nil {
+	return s.Dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
+		if err := bookReversal(ctx, tx, ev.ID, r, s.Now()); err != nil {
 			return fmt.Errorf("book refund %s of %s: %w", r.RefundID, r.PaymentID, err)
 		}
 		return nil

@@ -1,9 +1,7 @@
 package kakeibo
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
@@ -41,42 +39,6 @@ CREATE INDEX IF NOT EXISTS entries_booked ON entries (booked_at);
 CREATE INDEX IF NOT EXISTS entries_user ON entries (user, booked_at);
 PRAGMA user_version = 1;
 `
-
-// openDB opens the SQLite database at path: WAL with synchronous=FULL, so
-// an entry that was acknowledged to Renkei survives a power loss;
-// immediate transactions and a busy timeout, so that concurrent
-// deliveries queue for the write lock instead of failing.
-func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("kakeibo: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(4)
-	db.SetConnMaxIdleTime(time.Minute)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("kakeibo: create schema in %s: %w", path, err)
-	}
-	// Refuse to run on weaker durability than promised, e.g. on a file
-	// system where WAL is not possible.
-	var mode string
-	var sync int
-	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("kakeibo: read journal mode: %w", err)
-	}
-	if err := db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("kakeibo: read synchronous: %w", err)
-	}
-	if mode != "wal" || sync != 2 {
-		db.Close()
-		return nil, fmt.Errorf("kakeibo: %s runs with journal_mode=%s synchronous=%d, want wal and 2 (FULL)", path, mode, sync)
-	}
-	return db, nil
-}
 
 // micros and fromMicros convert times to and from the database.
 func micros(t time.Time) int64 { return t.UnixMicro() }

@@ -112,7 +112,7 @@ type entryRow struct {
 // handleMonth renders GET /: one month of the book.
 func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	month, err := parseMonth(q.Get("month"), s.now())
+	month, err := parseMonth(q.Get("month"), s.Now())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -120,7 +120,7 @@ func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 	user := q.Get("user")
 	all, err := s.monthEntries(r.Context(), month, "")
 	if err != nil {
-		s.log.Error("kakeibo: month page: " + err.Error())
+		s.Log.Error("kakeibo: month page: " + err.Error())
 		http.Error(w, "could not read the account book", http.StatusInternalServerError)
 		return
 	}
@@ -142,7 +142,7 @@ func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 	p.fill(entries)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTmpl.ExecuteTemplate(w, "month.html", p); err != nil {
-		s.log.Error("kakeibo: render month page: " + err.Error())
+		s.Log.Error("kakeibo: render month page: " + err.Error())
 	}
 }
 
@@ -270,7 +270,7 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 	if pid := q.Get("payment_id"); pid != "" {
 		list.Entries, err = s.paymentEntries(r.Context(), pid)
 	} else {
-		month, perr := parseMonth(q.Get("month"), s.now())
+		month, perr := parseMonth(q.Get("month"), s.Now())
 		if perr != nil {
 			writeJSON(w, http.StatusBadRequest, problem{Title: "Bad month", Status: http.StatusBadRequest, Detail: perr.Error()})
 			return
@@ -282,7 +282,7 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.log.Error("kakeibo: api entries: " + err.Error())
+		s.Log.Error("kakeibo: api entries: " + err.Error())
 		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the account book"})
 		return

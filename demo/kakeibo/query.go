@@ -115,7 +115,7 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 
 // paymentEntries returns a payment's entry and its reversals.
 func (s *Server) paymentEntries(ctx context.Context, paymentID string) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryCols+` FROM entries WHERE payment_id = ?
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+entryCols+` FROM entries WHERE payment_id = ?
 		ORDER BY refund_id <> '', booked_at, id`, paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("entries of payment %s: %w", paymentID, err)
@@ -132,7 +132,7 @@ func (s *Server) monthEntries(ctx context.Context, month time.Time, user string)
 		q += ` AND user = ?`
 		args = append(args, user)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY booked_at DESC, id DESC`, args...)
+	rows, err := s.DB.QueryContext(ctx, q+` ORDER BY booked_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("entries of %s: %w", month.Format("2006-01"), err)
 	}

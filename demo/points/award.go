@@ -45,8 +45,8 @@ const (
 // onPaymentCompleted awards a payment's points, once per payment, in the
 // transaction that marks the message done.
 func (s *Server) onPaymentCompleted(ctx context.Context, ev *partner.Event, p *partner.PaymentCompleted) error {
-	return s.dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
-		if err := award(ctx, tx, ev.ID, p, s.now()); err != nil {
+	return s.Dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
+		if err := award(ctx, tx, ev.ID, p, s.Now()); err != nil {
 			return fmt.Errorf("award payment %s: %w", p.PaymentID, err)
 		}
 		return nil
@@ -55,8 +55,8 @@ func (s *Server) onPaymentCompleted(ctx context.Context, ev *partner.Event, p *p
 
 // onPaymentRefunded revokes a refund's points, once per refund.
 func (s *Server) onPaymentRefunded(ctx context.Context, ev *partner.Event, r *partner.PaymentRefunded) error {
-	return s.dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
-		if err := revoke(ctx, tx, ev.ID, r, s.now()); err != nil {
+	return s.Dedup.RunTx(ctx, ev.ID, func(tx *sql.Tx) error {
+		if err := revoke(ctx, tx, ev.ID, r, s.Now()); err != nil {
 			return fmt.Errorf("revoke refund %s of %s: %w", r.RefundID, r.PaymentID, err)
 		}
 		return nil

@@ -96,13 +96,13 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		err = p.fill(s, r, bals)
 	}
 	if err != nil {
-		s.log.Error("points: home page: " + err.Error())
+		s.Log.Error("points: home page: " + err.Error())
 		http.Error(w, "could not read the points", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTmpl.ExecuteTemplate(w, "home.html", p); err != nil {
-		s.log.Error("points: render home page: " + err.Error())
+		s.Log.Error("points: render home page: " + err.Error())
 	}
 }
 
@@ -114,7 +114,7 @@ func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
 			row.Payments = p.T("payments_one")
 		}
 		// A revocation shows its refund's amount, an award its payment's.
-		rows, err := s.db.QueryContext(r.Context(), `SELECT m.kind, m.points, m.at, COALESCE(r.amount, p.amount), p.currency,
+		rows, err := s.DB.QueryContext(r.Context(), `SELECT m.kind, m.points, m.at, COALESCE(r.amount, p.amount), p.currency,
 				p.merchant_category, p.multiplier
 			FROM moves m JOIN payments p ON p.payment_id = m.payment_id
 			LEFT JOIN refunds r ON r.refund_id = m.refund_id AND m.refund_id <> ''
@@ -194,7 +194,7 @@ func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pays, err := s.payments(r.Context(), q.Get("payment_id"), q.Get("user"), maxList)
 	if err != nil {
-		s.log.Error("points: api points: " + err.Error())
+		s.Log.Error("points: api points: " + err.Error())
 		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the points"})
 		return
@@ -206,7 +206,7 @@ func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleBalances(w http.ResponseWriter, r *http.Request) {
 	bals, err := s.balances(r.Context())
 	if err != nil {
-		s.log.Error("points: api balances: " + err.Error())
+		s.Log.Error("points: api balances: " + err.Error())
 		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the balances"})
 		return

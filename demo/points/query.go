@@ -87,7 +87,7 @@ func (s *Server) payments(ctx context.Context, paymentID, user string, limit int
 	}
 	q += ` ORDER BY awarded_at IS NULL, awarded_at DESC, payment_id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read payments: %w", err)
 	}
@@ -123,7 +123,7 @@ func (s *Server) payments(ctx context.Context, paymentID, user string, limit int
 
 // moves returns the moves a WHERE … ORDER BY … clause selects.
 func (s *Server) moves(ctx context.Context, where string, args ...any) ([]Move, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT user, payment_id, refund_id, kind, points, at FROM moves `+where, args...)
+	rows, err := s.DB.QueryContext(ctx, `SELECT user, payment_id, refund_id, kind, points, at FROM moves `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read moves: %w", err)
 	}
@@ -143,7 +143,7 @@ func (s *Server) moves(ctx context.Context, where string, args ...any) ([]Move, 
 
 // balances returns every user's balance, by user.
 func (s *Server) balances(ctx context.Context) ([]Balance, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT user, SUM(points),
+	rows, err := s.DB.QueryContext(ctx, `SELECT user, SUM(points),
 			SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END),
 			-SUM(CASE WHEN kind = 'revoke' THEN points ELSE 0 END),
 			COUNT(DISTINCT CASE WHEN kind = 'award' THEN payment_id END)
