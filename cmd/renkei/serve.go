@@ -340,6 +340,19 @@ func (m *Main) printWelcome(adminKey string, generated bool, demo *demoData) {
 			fmt.Fprintf(w, "    %-20s %s\n", t.Merchant, t.APIKey)
 		}
 	}
+	if demo != nil && len(m.PartnerURLs) == 2 {
+		k, p := m.PartnerURLs[0].URL, m.PartnerURLs[1].URL
+		fmt.Fprintf(w, `
+A five-minute tour:
+  1. Open %[1]s/app and tap "Aiko"; tap Pay to show a pay code.
+  2. In another browser open %[1]s/shop, log in as Cafe Hikari, type 1280 and the code, charge.
+  3. Aiko's phone shows "Payment complete" with apps proposed and why; type a memo, tap "Record in Kakeibo".
+  4. Open %[2]s: the entry is there with the memo, in real time.
+  5. Pay again without tapping; within %[4]s the statement feed books it in Kakeibo and confirms the first.
+  6. As Chika (Points sends automatically) pay at Midori Mart; %[3]s shows the points.
+  Or run the same tour scripted: go run ./cmd/renkei demo
+`, u, k, p, m.StatementEvery)
+	}
 	fmt.Fprintln(w, "\nPress Ctrl+C to stop.")
 }
 
