@@ -3,14 +3,14 @@ package kakeibo
 import (
 	"cmp"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/renkei/renkei/demo/internal/app"
 )
 
 //go:embed templates/*.html
@@ -42,29 +42,6 @@ var messages = map[string]map[string]string{
 		"food": "食費", "daily": "日用品", "transport": "交通費", "hobby": "趣味", "other": "その他",
 		"uncategorized": "未分類",
 	},
-}
-
-// lang picks "ja" or "en": ?lang= first, then the Accept-Language
-// preference with the highest q.
-func lang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
-		return l
-	}
-	best, bestQ := "en", 0.0
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if (base == "ja" || base == "en") && q > bestQ {
-			best, bestQ = base, q
-		}
-	}
-	return best
 }
 
 // monthPage is the data of the month view.
@@ -124,7 +101,7 @@ func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the account book", http.StatusInternalServerError)
 		return
 	}
-	l := lang(r)
+	l := app.Lang(r)
 	p := &monthPage{Lang: l, words: messages[l], User: user,
 		Month: month.Format("2006-01"),
 		Prev:  month.AddDate(0, -1, 0).Format("2006-01"), Next: month.AddDate(0, 1, 0).Format("2006-01")}
@@ -160,14 +137,14 @@ func (p *monthPage) fill(entries []Entry) {
 		sums[t.Currency] += t.Amount
 	}
 	for _, t := range ts {
-		row := totalRow{Category: p.category(t.Category), Amount: money(t.Amount, t.Currency), Count: t.Count}
+		row := totalRow{Category: p.category(t.Category), Amount: app.Money(t.Amount, t.Currency), Count: t.Count}
 		if largest > 0 && t.Amount > 0 {
 			row.Pct = int(t.Amount * 100 / largest)
 		}
 		p.Totals = append(p.Totals, row)
 	}
 	for _, c := range currencies {
-		p.Sums = append(p.Sums, money(sums[c], c))
+		p.Sums = append(p.Sums, app.Money(sums[c], c))
 	}
 	memos := map[string]string{}
 	for _, e := range entries {
@@ -195,7 +172,7 @@ func (p *monthPage) fill(entries []Entry) {
 			}
 		}
 		if e.Amount != nil {
-			row.Amount, row.Negative = money(*e.Amount, e.Currency), *e.Amount < 0
+			row.Amount, row.Negative = app.Money(*e.Amount, e.Currency), *e.Amount < 0
 		}
 		row.How = p.how(e)
 		p.Entries = append(p.Entries, row)
@@ -232,35 +209,6 @@ func (p *monthPage) category(c string) string {
 	return p.T(c)
 }
 
-// money formats minor units: ¥12,800 for yen, "USD 12.34" for currencies
-// with two decimals.
-func money(amount int64, currency string) string {
-	sign := ""
-	if amount < 0 {
-		sign, amount = "−", -amount
-	}
-	switch currency {
-	case "JPY":
-		return sign + "¥" + group(amount)
-	case "KRW", "VND", "CLP", "ISK", "":
-		return sign + currency + " " + group(amount)
-	}
-	return fmt.Sprintf("%s%s %s.%02d", sign, currency, group(amount/100), amount%100)
-}
-
-// group writes n with thousands separators.
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // handleEntries serves GET /api/entries?payment_id=… or ?month=…
 // (&user=…) as an EntryList.
 func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +220,7 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 	} else {
 		month, perr := parseMonth(q.Get("month"), s.Now())
 		if perr != nil {
-			writeJSON(w, http.StatusBadRequest, problem{Title: "Bad month", Status: http.StatusBadRequest, Detail: perr.Error()})
+			app.WriteJSON(w, http.StatusBadRequest, app.Problem{Title: "Bad month", Status: http.StatusBadRequest, Detail: perr.Error()})
 			return
 		}
 		list.Month, list.User = month.Format("2006-01"), q.Get("user")
@@ -283,28 +231,9 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.Log.Error("kakeibo: api entries: " + err.Error())
-		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
+		app.WriteJSON(w, http.StatusInternalServerError, app.Problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the account book"})
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
-}
-
-// problem is an RFC 9457 problem detail.
-type problem struct {
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	if _, ok := v.(problem); ok {
-		w.Header().Set("Content-Type", "application/problem+json")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	app.WriteJSON(w, http.StatusOK, list)
 }

@@ -3,13 +3,14 @@ package points
 import (
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/renkei/renkei/demo/internal/app"
 )
 
 //go:embed templates/*.html
@@ -32,29 +33,6 @@ var messages = map[string]map[string]string{
 		"balances": "残高", "none": "まだポイントはありません。", "pt": "pt", "award": "獲得", "revoke": "返金",
 		"payments": "%d件の決済", "payments_one": "1件の決済",
 	},
-}
-
-// lang picks "ja" or "en": ?lang= first, then the Accept-Language
-// preference with the highest q.
-func lang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
-		return l
-	}
-	best, bestQ := "en", 0.0
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if (base == "ja" || base == "en") && q > bestQ {
-			best, bestQ = base, q
-		}
-	}
-	return best
 }
 
 // homePage is the data of GET /.
@@ -89,7 +67,7 @@ type moveRow struct {
 
 // handleHome renders GET /: each user's balance and latest moves.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := app.Lang(r)
 	p := &homePage{Lang: l, words: messages[l]}
 	bals, err := s.balances(r.Context())
 	if err == nil {
@@ -109,7 +87,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 // fill adds a row per user with their latest moves.
 func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
 	for _, b := range bals {
-		row := userRow{User: b.User, Points: group(b.Points) + " " + p.T("pt"), Payments: fmt.Sprintf(p.T("payments"), b.Payments)}
+		row := userRow{User: b.User, Points: app.Group(b.Points) + " " + p.T("pt"), Payments: fmt.Sprintf(p.T("payments"), b.Payments)}
 		if b.Payments == 1 {
 			row.Payments = p.T("payments_one")
 		}
@@ -133,13 +111,13 @@ func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
 				return fmt.Errorf("recent moves of %s: %w", b.User, err)
 			}
 			mr := moveRow{When: time.UnixMicro(at).In(tokyo).Format("01/02 15:04"), Kind: p.T(kind),
-				Points: group(pts) + " " + p.T("pt"), Negative: pts < 0}
+				Points: app.Group(pts) + " " + p.T("pt"), Negative: pts < 0}
 			if pts >= 0 {
 				mr.Points = "+" + mr.Points
 			}
 			var parts []string
 			if amount.Valid {
-				parts = append(parts, money(amount.Int64, currency))
+				parts = append(parts, app.Money(amount.Int64, currency))
 			}
 			if mcat != "" {
 				parts = append(parts, mcat)
@@ -159,31 +137,6 @@ func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
 	return nil
 }
 
-// money formats minor units: ¥12,800 for yen, "USD 12.34" otherwise.
-func money(amount int64, currency string) string {
-	if currency == "JPY" {
-		return "¥" + group(amount)
-	}
-	return fmt.Sprintf("%s %s.%02d", currency, group(amount/100), amount%100)
-}
-
-// group writes n with thousands separators and a real minus sign.
-func group(n int64) string {
-	sign := ""
-	if n < 0 {
-		sign, n = "−", -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return sign + b.String()
-}
-
 // maxList bounds GET /api/points without ?payment_id=.
 const maxList = 100
 
@@ -195,11 +148,11 @@ func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request) {
 	pays, err := s.payments(r.Context(), q.Get("payment_id"), q.Get("user"), maxList)
 	if err != nil {
 		s.Log.Error("points: api points: " + err.Error())
-		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
+		app.WriteJSON(w, http.StatusInternalServerError, app.Problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the points"})
 		return
 	}
-	writeJSON(w, http.StatusOK, PaymentList{Points: pays})
+	app.WriteJSON(w, http.StatusOK, PaymentList{Points: pays})
 }
 
 // handleBalances serves GET /api/balances as a BalanceList.
@@ -207,28 +160,9 @@ func (s *Server) handleBalances(w http.ResponseWriter, r *http.Request) {
 	bals, err := s.balances(r.Context())
 	if err != nil {
 		s.Log.Error("points: api balances: " + err.Error())
-		writeJSON(w, http.StatusInternalServerError, problem{Title: "Internal error", Status: http.StatusInternalServerError,
+		app.WriteJSON(w, http.StatusInternalServerError, app.Problem{Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "could not read the balances"})
 		return
 	}
-	writeJSON(w, http.StatusOK, BalanceList{Balances: bals})
-}
-
-// problem is an RFC 9457 problem detail.
-type problem struct {
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	if _, ok := v.(problem); ok {
-		w.Header().Set("Content-Type", "application/problem+json")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	app.WriteJSON(w, http.StatusOK, BalanceList{Balances: bals})
 }
