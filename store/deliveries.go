@@ -231,9 +231,6 @@ func (s *Store) ListDeliveries(ctx context.Context, f renkei.DeliveryFilter) ([]
 	if err := r.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Page.Limit
-	if more {
-		out = out[:f.Page.Limit]
-	}
+	out, more := trimPage(out, f.Page.Limit)
 	return out, more, nil
 }

@@ -156,10 +156,7 @@ func (s *Store) ListEvents(ctx context.Context, f renkei.EventFilter) ([]*renkei
 	if err := r.Err(); err != nil {
 		return nil, false, fmt.Errorf("list events: %w", err)
 	}
-	more := len(out) > f.Page.Limit
-	if more {
-		out = out[:f.Page.Limit]
-	}
+	out, more := trimPage(out, f.Page.Limit)
 	return out, more, nil
 }
 

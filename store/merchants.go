@@ -79,10 +79,7 @@ func (s *Store) ListMerchants(ctx context.Context, page renkei.Page) ([]*renkei.
 	if err := r.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > page.Limit
-	if more {
-		out = out[:page.Limit]
-	}
+	out, more := trimPage(out, page.Limit)
 	return out, more, nil
 }
 

@@ -400,10 +400,7 @@ func (s *Store) ListPayments(ctx context.Context, f renkei.PaymentFilter) ([]*re
 	if err := r.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Page.Limit
-	if more {
-		out = out[:f.Page.Limit]
-	}
+	out, more := trimPage(out, f.Page.Limit)
 	return out, more, nil
 }
 

@@ -133,10 +133,7 @@ func (s *Store) ListRelatedServices(ctx context.Context, page renkei.Page) ([]*r
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > page.Limit
-	if more {
-		out = out[:page.Limit]
-	}
+	out, more := trimPage(out, page.Limit)
 	return out, more, nil
 }
 

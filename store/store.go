@@ -440,6 +440,15 @@ func optTime(v int64) *time.Time {
 	return &t
 }
 
+// trimPage cuts a list read with one row too many (limit+1) to the page
+// and says whether more follow.
+func trimPage[T any](out []T, limit int) ([]T, bool) {
+	if len(out) > limit {
+		return out[:limit], true
+	}
+	return out, false
+}
+
 // inTx runs fn in a write transaction and commits it if fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
 	t, err := s.eng.begin(ctx)

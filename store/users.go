@@ -169,10 +169,7 @@ func (s *Store) History(ctx context.Context, userID string, page renkei.Page) ([
 	if err := r.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > page.Limit
-	if more {
-		out = out[:page.Limit]
-	}
+	out, more := trimPage(out, page.Limit)
 	return out, more, nil
 }
 
