@@ -325,10 +325,10 @@ func (s *Server) deliveriesPage(pr *pageReq, sc deliveryScope, status int, inval
 	}
 	pr.view.Nav = "deliveries"
 	if sc.admin() {
-		s.renderPage(pr, status, "admin_deliveries", l.T("admin.deliveries.title"), d)
+		s.renderPage(pr, status, "deliveries", l.T("admin.deliveries.title"), d)
 		return
 	}
-	s.renderPage(pr, status, "partner_deliveries", l.T("admin.messagesof", sc.service.Name), d)
+	s.renderPage(pr, status, "deliveries", l.T("admin.messagesof", sc.service.Name), d)
 }
 
 func query(v url.Values) string {
