@@ -25,7 +25,7 @@ func TestRealtimeThenStatementThenRefund(t *testing.T) {
 	completed := message("payment.completed", payment("pay_lunch", 1280, paid, "Cafe Hikari", "restaurants", "team lunch", "food"))
 
 	id := newID()
-	f.mustDeliver(id, completed)
+	f.MustDeliver(id, completed)
 	got := f.entries("pay_lunch")
 	if len(got) != 1 {
 		t.Fatalf("after the real-time message: %d entries, want 1: %+v", len(got), got)
@@ -41,22 +41,22 @@ func TestRealtimeThenStatementThenRefund(t *testing.T) {
 	}
 
 	// Renkei retries (say our 200 was lost): the same id, signed afresh.
-	f.clock.Advance(5 * time.Second)
-	if answer := f.mustDeliver(id, completed); !strings.Contains(answer, "duplicate") {
+	f.Clock.Advance(5 * time.Second)
+	if answer := f.MustDeliver(id, completed); !strings.Contains(answer, "duplicate") {
 		t.Errorf("retry answered %q, want a duplicate", answer)
 	}
 	// A different message for the same payment books nothing either.
-	f.mustDeliver(newID(), completed)
+	f.MustDeliver(newID(), completed)
 	if got := f.entries("pay_lunch"); len(got) != 1 {
 		t.Fatalf("after retries: %d entries, want 1", len(got))
 	}
 
 	// Two days later the statement feed states it.
-	f.clock.Advance(48 * time.Hour)
-	stated := f.clock.Now()
+	f.Clock.Advance(48 * time.Hour)
+	stated := f.Clock.Now()
 	line := message("statement.line", statementLine("pay_lunch", 1280, paid, "Cafe Hikari", "restaurants"))
 	lineID := newID()
-	f.mustDeliver(lineID, line)
+	f.MustDeliver(lineID, line)
 	got = f.entries("pay_lunch")
 	if len(got) != 1 {
 		t.Fatalf("after the statement line: %d entries, want 1: %+v", len(got), got)
@@ -68,21 +68,21 @@ func TestRealtimeThenStatementThenRefund(t *testing.T) {
 	}
 
 	// The same line again, as a retry and as a second message: nothing new.
-	f.clock.Advance(time.Minute)
-	f.mustDeliver(lineID, line)
-	f.mustDeliver(newID(), line)
+	f.Clock.Advance(time.Minute)
+	f.MustDeliver(lineID, line)
+	f.MustDeliver(newID(), line)
 	got = f.entries("pay_lunch")
 	if len(got) != 1 || !got[0].ConfirmedAt.Equal(stated) {
 		t.Fatalf("after a second statement line: %+v", got)
 	}
 
 	// A partial refund books a reversal in the payment's category.
-	refunded := f.clock.Now()
+	refunded := f.Clock.Now()
 	rf := message("payment.refunded", refund("pay_lunch", "ref_1", 280, refunded))
 	rfID := newID()
-	f.mustDeliver(rfID, rf)
-	f.mustDeliver(rfID, rf)
-	f.mustDeliver(newID(), rf)
+	f.MustDeliver(rfID, rf)
+	f.MustDeliver(rfID, rf)
+	f.MustDeliver(newID(), rf)
 	got = f.entries("pay_lunch")
 	if len(got) != 2 {
 		t.Fatalf("after the refund: %d entries, want 2: %+v", len(got), got)
@@ -105,7 +105,7 @@ func TestStatementOnly(t *testing.T) {
 	f := newFixture(t)
 	paid := t0.Add(-time.Hour)
 	line := message("statement.line", statementLine("pay_train", 220, paid, "JR East", "transit"))
-	f.mustDeliver(newID(), line)
+	f.MustDeliver(newID(), line)
 	got := f.entries("pay_train")
 	if len(got) != 1 {
 		t.Fatalf("%d entries, want 1", len(got))
@@ -115,15 +115,15 @@ func TestStatementOnly(t *testing.T) {
 		e.StatementID != "stm_pay_train" || e.ConfirmedByStatement || e.StatementAt == nil || !e.BookedAt.Equal(paid) {
 		t.Errorf("statement entry = %+v", e)
 	}
-	f.clock.Advance(time.Minute)
-	f.mustDeliver(newID(), line)
+	f.Clock.Advance(time.Minute)
+	f.MustDeliver(newID(), line)
 	if got := f.entries("pay_train"); len(got) != 1 || !got[0].ReceivedAt.Equal(t0) {
 		t.Fatalf("after a second identical line: %+v", got)
 	}
 
 	// The real-time message, held up by retries, comes last.
-	late := f.clock.Now()
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_train", 220, paid, "JR East", "transit", "to the office", "transport")))
+	late := f.Clock.Now()
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_train", 220, paid, "JR East", "transit", "to the office", "transport")))
 	got = f.entries("pay_train")
 	if len(got) != 1 {
 		t.Fatalf("after the late real-time message: %d entries, want 1", len(got))
@@ -140,8 +140,8 @@ func TestStatementOnly(t *testing.T) {
 func TestRefundBeforePayment(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_book", "ref_b", 1500, t0)))
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_book", 1500, t0.Add(-time.Minute), "Kinokuniya", "books", "novel", "hobby")))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_book", "ref_b", 1500, t0)))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_book", 1500, t0.Add(-time.Minute), "Kinokuniya", "books", "novel", "hobby")))
 	got := f.entries("pay_book")
 	if len(got) != 2 || got[0].RefundID != "" || got[1].RefundID != "ref_b" || got[1].Category != "hobby" || *got[1].Amount != -1500 {
 		t.Fatalf("entries = %+v", got)
@@ -165,13 +165,13 @@ func TestMonthTotals(t *testing.T) {
 		// 2026-12-01 00:30 in Japan (still November 30 in UTC) is December.
 		payment("pay_e", 5000, time.Date(2026, 11, 30, 15, 30, 0, 0, time.UTC), "Yodobashi", "electronics", "cable", "hobby"),
 	} {
-		f.mustDeliver(newID(), message("payment.completed", p))
+		f.MustDeliver(newID(), message("payment.completed", p))
 	}
-	f.mustDeliver(newID(), message("statement.line", statementLine("pay_f", 450, nov, "Matsuya", "restaurants")))
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_a", "ref_a", 400, nov.Add(3*time.Hour))))
+	f.MustDeliver(newID(), message("statement.line", statementLine("pay_f", 450, nov, "Matsuya", "restaurants")))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_a", "ref_a", 400, nov.Add(3*time.Hour))))
 	other := payment("pay_g", 700, nov, "Cafe Hikari", "restaurants", "coffee", "food")
 	other["user"] = "pu_ben"
-	f.mustDeliver(newID(), message("payment.completed", other))
+	f.MustDeliver(newID(), message("payment.completed", other))
 
 	l := f.month("2026-11")
 	if len(l.Entries) != 7 {
@@ -206,7 +206,7 @@ func TestMonthTotals(t *testing.T) {
 	if def := f.list(nil); def.Month != "2026-11" || len(def.Entries) != 7 {
 		t.Errorf("default month = %s with %d entries", def.Month, len(def.Entries))
 	}
-	if status, _ := f.get("/api/entries?month=November"); status != http.StatusBadRequest {
+	if status, _ := f.Get("/api/entries?month=November"); status != http.StatusBadRequest {
 		t.Errorf("bad month: %d, want 400", status)
 	}
 }
@@ -217,23 +217,23 @@ func TestRestartKeepsBookAndDedup(t *testing.T) {
 	f := newFixture(t)
 	completed := message("payment.completed", payment("pay_r", 3000, t0, "Super Maru", "groceries", "weekly shop", "food"))
 	id := newID()
-	f.mustDeliver(id, completed)
+	f.MustDeliver(id, completed)
 	lineID := newID()
 	line := message("statement.line", statementLine("pay_r", 3000, t0, "Super Maru", "groceries"))
-	f.mustDeliver(lineID, line)
+	f.MustDeliver(lineID, line)
 
-	f.restart()
+	f.Restart()
 	got := f.entries("pay_r")
 	if len(got) != 1 || got[0].Memo != "weekly shop" || !got[0].ConfirmedByStatement {
 		t.Fatalf("after restart: %+v", got)
 	}
 	// A replay of old messages (their ids are remembered) books nothing.
-	f.clock.Advance(24 * time.Hour)
+	f.Clock.Advance(24 * time.Hour)
 	for _, m := range []struct {
 		id   string
 		body []byte
 	}{{id, completed}, {lineID, line}} {
-		if answer := f.mustDeliver(m.id, m.body); !strings.Contains(answer, "duplicate") {
+		if answer := f.MustDeliver(m.id, m.body); !strings.Contains(answer, "duplicate") {
 			t.Errorf("replay of %s answered %q, want a duplicate", m.id, answer)
 		}
 	}
@@ -241,7 +241,7 @@ func TestRestartKeepsBookAndDedup(t *testing.T) {
 		t.Fatalf("after replay: %d entries", len(got))
 	}
 	// New messages still book after the restart.
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_r", "ref_r", 3000, f.clock.Now())))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_r", "ref_r", 3000, f.Clock.Now())))
 	if got := f.entries("pay_r"); len(got) != 2 {
 		t.Fatalf("refund after restart: %d entries, want 2", len(got))
 	}
@@ -253,8 +253,8 @@ func TestDatabase(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := newID()
-	f.mustDeliver(id, message("payment.completed", payment("pay_db", 100, t0, "Lawson", "groceries", "", "")))
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, kakeibo.DBFile)+"?_pragma=busy_timeout(10000)")
+	f.MustDeliver(id, message("payment.completed", payment("pay_db", 100, t0, "Lawson", "groceries", "", "")))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.Dir, kakeibo.DBFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,21 +277,21 @@ func TestRejectsForgeriesAndReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, answer := f.deliverSigned(newID(), body, t0, other); status != http.StatusUnauthorized {
+	if status, answer := f.DeliverSigned(newID(), body, t0, other); status != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %d %s, want 401", status, answer)
 	}
-	if status, answer := f.deliverSigned(newID(), body, t0.Add(-time.Hour), f.secret); status != http.StatusUnauthorized {
+	if status, answer := f.DeliverSigned(newID(), body, t0.Add(-time.Hour), f.Secret); status != http.StatusUnauthorized {
 		t.Errorf("signed an hour ago: %d %s, want 401", status, answer)
 	}
 	// A body changed after signing.
-	h, err := webhook.Headers("msg_tampered", t0, body, f.secret)
+	h, err := webhook.Headers("msg_tampered", t0, body, f.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tampered := []byte(strings.Replace(string(body), "99999", "1", 1))
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL()+kakeibo.WebhookPath, strings.NewReader(string(tampered)))
+	req, _ := http.NewRequest(http.MethodPost, f.Srv.URL()+kakeibo.WebhookPath, strings.NewReader(string(tampered)))
 	req.Header = h
-	resp, err := f.client.Do(req)
+	resp, err := f.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRejectsForgeriesAndReplays(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("tampered body: %d, want 401", resp.StatusCode)
 	}
-	if status, _ := f.get(kakeibo.WebhookPath); status != http.StatusMethodNotAllowed {
+	if status, _ := f.Get(kakeibo.WebhookPath); status != http.StatusMethodNotAllowed {
 		t.Errorf("GET of the webhook: %d, want 405", status)
 	}
 	if got := f.entries("pay_forged"); len(got) != 0 {
@@ -329,7 +329,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 			body []byte
 		}{{id, completed}, {id, completed}, {newID(), line}, {newID(), line}} {
 			wg.Go(func() {
-				if status, answer := f.deliver(m.id, m.body); status != http.StatusOK {
+				if status, answer := f.Deliver(m.id, m.body); status != http.StatusOK {
 					errs <- answer
 				}
 			})
@@ -355,14 +355,14 @@ func TestConcurrentDeliveries(t *testing.T) {
 func TestMonthPage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.mustDeliver(newID(), message("payment.completed",
+	f.MustDeliver(newID(), message("payment.completed",
 		payment("pay_p", 12800, t0.Add(-127*time.Millisecond), "Cafe Hikari", "restaurants", "team lunch <3", "food")))
-	f.clock.Advance(time.Hour)
-	f.mustDeliver(newID(), message("statement.line", statementLine("pay_p", 12800, t0, "Cafe Hikari", "restaurants")))
-	f.mustDeliver(newID(), message("statement.line", statementLine("pay_s", 640, t0, "Matsuya", "restaurants")))
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_p", "ref_p", 800, f.clock.Now())))
+	f.Clock.Advance(time.Hour)
+	f.MustDeliver(newID(), message("statement.line", statementLine("pay_p", 12800, t0, "Cafe Hikari", "restaurants")))
+	f.MustDeliver(newID(), message("statement.line", statementLine("pay_s", 640, t0, "Matsuya", "restaurants")))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_p", "ref_p", 800, f.Clock.Now())))
 
-	status, page := f.get("/?month=2026-11")
+	status, page := f.Get("/?month=2026-11")
 	if status != http.StatusOK {
 		t.Fatalf("GET /: %d", status)
 	}
@@ -376,19 +376,19 @@ func TestMonthPage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	status, page = f.get("/?month=2026-11", "Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8")
+	status, page = f.Get("/?month=2026-11", "Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8")
 	if status != http.StatusOK || !strings.Contains(page, "家計簿") || !strings.Contains(page, "2026年11月") ||
 		!strings.Contains(page, "明細で照合済み") || !strings.Contains(page, "team lunch &lt;3") {
 		t.Errorf("Japanese page: %d\n%s", status, page)
 	}
 	// The default month is the clock's; another user's filter hides her entries.
-	if _, page := f.get("/"); !strings.Contains(page, "team lunch") {
+	if _, page := f.Get("/"); !strings.Contains(page, "team lunch") {
 		t.Error("the default month does not show November's entry")
 	}
-	if _, page := f.get("/?month=2026-11&user=pu_nobody"); strings.Contains(page, "team lunch") {
+	if _, page := f.Get("/?month=2026-11&user=pu_nobody"); strings.Contains(page, "team lunch") {
 		t.Error("the user filter shows another user's entry")
 	}
-	if status, _ := f.get("/?month=13"); status != http.StatusBadRequest {
+	if status, _ := f.Get("/?month=13"); status != http.StatusBadRequest {
 		t.Errorf("bad month: %d, want 400", status)
 	}
 }
@@ -426,7 +426,7 @@ func TestNewChecksConfig(t *testing.T) {
 func TestFailedBookingIsRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, kakeibo.DBFile)+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.Dir, kakeibo.DBFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestFailedBookingIsRetried(t *testing.T) {
 	}
 	id := newID()
 	body := message("payment.completed", payment("pay_fail", 700, t0, "Lawson", "groceries", "onigiri", "food"))
-	if status, answer := f.deliver(id, body); status != http.StatusInternalServerError {
+	if status, answer := f.Deliver(id, body); status != http.StatusInternalServerError {
 		t.Fatalf("failing booking answered %d %s, want 500 so Renkei retries", status, answer)
 	}
 	var n int
@@ -450,8 +450,8 @@ func TestFailedBookingIsRetried(t *testing.T) {
 	if _, err := db.Exec(`DROP TRIGGER fail_booking`); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(5 * time.Second)
-	if answer := f.mustDeliver(id, body); strings.Contains(answer, "duplicate") {
+	f.Clock.Advance(5 * time.Second)
+	if answer := f.MustDeliver(id, body); strings.Contains(answer, "duplicate") {
 		t.Fatalf("retry answered %q", answer)
 	}
 	if got := f.entries("pay_fail"); len(got) != 1 || got[0].Memo != "onigiri" {

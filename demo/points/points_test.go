@@ -48,25 +48,25 @@ func TestAwardsAndRetries(t *testing.T) {
 	f := newFixture(t)
 	body := message("payment.completed", payment("pay_g", "pu_aiko", 2980, "groceries"))
 	id := newID()
-	f.mustDeliver(id, body)
+	f.MustDeliver(id, body)
 	p := f.payment("pay_g")
 	if p == nil || p.Awarded != 58 || p.Points != 58 || p.Multiplier != 2 || p.User != "pu_aiko" || *p.Amount != 2980 ||
 		p.MerchantCategory != "groceries" || p.AwardedAt == nil || !p.AwardedAt.Equal(t0) || len(p.Moves) != 1 ||
 		p.Moves[0].Kind != points.KindAward || p.Moves[0].Points != 58 {
 		t.Fatalf("pay_g = %+v", p)
 	}
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_r", "pu_aiko", 1280, "electronics")))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_r", "pu_aiko", 1280, "electronics")))
 	if p := f.payment("pay_r"); p == nil || p.Awarded != 12 || p.Multiplier != 1 {
 		t.Fatalf("pay_r = %+v", p)
 	}
 
 	// Renkei's retry of the same message, and a second message about the
 	// same payment: no more points.
-	f.clock.Advance(5 * time.Second)
-	if answer := f.mustDeliver(id, body); !strings.Contains(answer, "duplicate") {
+	f.Clock.Advance(5 * time.Second)
+	if answer := f.MustDeliver(id, body); !strings.Contains(answer, "duplicate") {
 		t.Errorf("retry answered %q", answer)
 	}
-	f.mustDeliver(newID(), body)
+	f.MustDeliver(newID(), body)
 	if p := f.payment("pay_g"); p.Awarded != 58 || len(p.Moves) != 1 {
 		t.Fatalf("after retries pay_g = %+v", p)
 	}
@@ -78,7 +78,7 @@ func TestAwardsAndRetries(t *testing.T) {
 func TestRefundsRevokeProportionally(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_big", "pu_aiko", 3000, "groceries")))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_big", "pu_aiko", 3000, "groceries")))
 	steps := []struct {
 		refundID string
 		amount   int64
@@ -92,9 +92,9 @@ func TestRefundsRevokeProportionally(t *testing.T) {
 	for _, s := range steps {
 		id := newID()
 		body := message("payment.refunded", refund("pay_big", s.refundID, "pu_aiko", s.amount))
-		f.mustDeliver(id, body)
-		f.mustDeliver(id, body)      // a retry
-		f.mustDeliver(newID(), body) // another message of the same refund
+		f.MustDeliver(id, body)
+		f.MustDeliver(id, body)      // a retry
+		f.MustDeliver(newID(), body) // another message of the same refund
 		p := f.payment("pay_big")
 		if p.Revoked != s.revoked || p.Points != 60-s.revoked {
 			t.Fatalf("after %s: revoked %d, points %d; want %d, %d", s.refundID, p.Revoked, p.Points, s.revoked, 60-s.revoked)
@@ -113,12 +113,12 @@ func TestRefundsRevokeProportionally(t *testing.T) {
 	}
 
 	// Two half refunds of ¥300 take back all 6 points, not 2 + 2.
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_small", "pu_ben", 300, "restaurants")))
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_small", "ref_s1", "pu_ben", 150)))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_small", "pu_ben", 300, "restaurants")))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_small", "ref_s1", "pu_ben", 150)))
 	if p := f.payment("pay_small"); p.Points != 4 {
 		t.Errorf("after half a refund: %d points, want 4", p.Points)
 	}
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_small", "ref_s2", "pu_ben", 150)))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_small", "ref_s2", "pu_ben", 150)))
 	if p := f.payment("pay_small"); p.Points != 0 || p.Revoked != 6 {
 		t.Errorf("after the whole refund: %+v", p)
 	}
@@ -132,24 +132,24 @@ func TestRefundsRevokeProportionally(t *testing.T) {
 func TestRefundOrderAndUnknownAmount(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_late", "ref_l", "pu_aiko", 1000)))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_late", "ref_l", "pu_aiko", 1000)))
 	if p := f.payment("pay_late"); p == nil || p.Awarded != 0 || p.Revoked != 0 || p.AwardedAt != nil || p.RefundedAmount != 1000 {
 		t.Fatalf("refund before payment = %+v", p)
 	}
 	if b := f.balances()["pu_aiko"]; b.Points != 0 {
 		t.Errorf("balance before the payment = %+v", b)
 	}
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_late", "pu_aiko", 2500, "books")))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_late", "pu_aiko", 2500, "books")))
 	p := f.payment("pay_late")
 	if p.Awarded != 50 || p.Revoked != 20 || p.Points != 30 || len(p.Moves) != 2 || p.Moves[1].Points != -20 {
 		t.Fatalf("after the payment = %+v", p)
 	}
 
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_x", "pu_aiko", 1000, "retail")))
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_x", "pu_aiko", 1000, "retail")))
 	r := refund("pay_x", "ref_x", "pu_aiko", 0)
 	delete(r, "amount")
 	delete(r, "currency")
-	f.mustDeliver(newID(), message("payment.refunded", r))
+	f.MustDeliver(newID(), message("payment.refunded", r))
 	if p := f.payment("pay_x"); p.Points != 0 || p.Revoked != 10 {
 		t.Errorf("refund of unknown amount = %+v", p)
 	}
@@ -163,11 +163,11 @@ func TestStatementIgnored(t *testing.T) {
 	f := newFixture(t)
 	line := message("statement.line", map[string]any{"payment_id": "pay_st", "statement_id": "stm_1", "amount": 5000,
 		"currency": "JPY", "merchant": map[string]any{"category": "groceries"}, "user": "pu_aiko", "sequence": 1, "source": "statement"})
-	if status, answer := f.deliver(newID(), line); status != http.StatusOK {
+	if status, answer := f.Deliver(newID(), line); status != http.StatusOK {
 		t.Fatalf("statement.line: %d %s", status, answer)
 	}
 	revoked := message("link.revoked", map[string]any{"user": "pu_aiko"})
-	if status, answer := f.deliver(newID(), revoked); status != http.StatusOK {
+	if status, answer := f.Deliver(newID(), revoked); status != http.StatusOK {
 		t.Fatalf("link.revoked: %d %s", status, answer)
 	}
 	if p := f.payment("pay_st"); p != nil {
@@ -187,9 +187,9 @@ func TestBalances(t *testing.T) {
 		payment("pay_3", "pu_ben", 4321, "books"),        // 86
 		payment("pay_4", "pu_ben", 80, "groceries"),      // 0
 	} {
-		f.mustDeliver(newID(), message("payment.completed", p))
+		f.MustDeliver(newID(), message("payment.completed", p))
 	}
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_3", "ref_3", "pu_ben", 321))) // −6
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_3", "ref_3", "pu_ben", 321))) // −6
 	var l points.BalanceList
 	f.getJSON("/api/balances", &l)
 	want := []points.Balance{
@@ -225,13 +225,13 @@ func TestRestartKeepsPointsAndDedup(t *testing.T) {
 	f := newFixture(t)
 	id := newID()
 	body := message("payment.completed", payment("pay_k", "pu_aiko", 5000, "groceries"))
-	f.mustDeliver(id, body)
-	f.restart()
+	f.MustDeliver(id, body)
+	f.Restart()
 	if p := f.payment("pay_k"); p == nil || p.Points != 100 {
 		t.Fatalf("after restart: %+v", p)
 	}
-	f.clock.Advance(time.Hour)
-	if answer := f.mustDeliver(id, body); !strings.Contains(answer, "duplicate") {
+	f.Clock.Advance(time.Hour)
+	if answer := f.MustDeliver(id, body); !strings.Contains(answer, "duplicate") {
 		t.Errorf("replay after restart answered %q", answer)
 	}
 	if b := f.balances()["pu_aiko"]; b.Points != 100 {
@@ -247,10 +247,10 @@ func TestRejectsBadSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := message("payment.completed", payment("pay_f", "pu_mallory", 1000000, "groceries"))
-	if status, _ := f.deliverSigned(newID(), body, t0, other); status != http.StatusUnauthorized {
+	if status, _ := f.DeliverSigned(newID(), body, t0, other); status != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %d, want 401", status)
 	}
-	if status, _ := f.deliverSigned(newID(), body, t0.Add(10*time.Minute), f.secret); status != http.StatusUnauthorized {
+	if status, _ := f.DeliverSigned(newID(), body, t0.Add(10*time.Minute), f.Secret); status != http.StatusUnauthorized {
 		t.Errorf("signed in the future: %d, want 401", status)
 	}
 	if p := f.payment("pay_f"); p != nil {
@@ -272,7 +272,7 @@ func TestConcurrentRetries(t *testing.T) {
 			body []byte
 		}{{id, body}, {id, body}, {newID(), body}, {rid, rf}, {rid, rf}} {
 			wg.Go(func() {
-				if status, answer := f.deliver(m.id, m.body); status != http.StatusOK {
+				if status, answer := f.Deliver(m.id, m.body); status != http.StatusOK {
 					t.Errorf("delivery: %d %s", status, answer)
 				}
 			})
@@ -288,12 +288,12 @@ func TestConcurrentRetries(t *testing.T) {
 func TestHomePage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if status, page := f.get("/"); status != http.StatusOK || !strings.Contains(page, "No points yet.") {
+	if status, page := f.Get("/"); status != http.StatusOK || !strings.Contains(page, "No points yet.") {
 		t.Fatalf("empty page: %d\n%s", status, page)
 	}
-	f.mustDeliver(newID(), message("payment.completed", payment("pay_h", "pu_aiko", 12800, "restaurants")))
-	f.mustDeliver(newID(), message("payment.refunded", refund("pay_h", "ref_h", "pu_aiko", 800)))
-	status, page := f.get("/")
+	f.MustDeliver(newID(), message("payment.completed", payment("pay_h", "pu_aiko", 12800, "restaurants")))
+	f.MustDeliver(newID(), message("payment.refunded", refund("pay_h", "ref_h", "pu_aiko", 800)))
+	status, page := f.Get("/")
 	if status != http.StatusOK {
 		t.Fatalf("GET /: %d", status)
 	}
@@ -303,7 +303,7 @@ func TestHomePage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if _, page := f.get("/?lang=ja"); !strings.Contains(page, "ポイント") || !strings.Contains(page, "240 pt") {
+	if _, page := f.Get("/?lang=ja"); !strings.Contains(page, "ポイント") || !strings.Contains(page, "240 pt") {
 		t.Errorf("Japanese page:\n%s", page)
 	}
 }
@@ -323,7 +323,7 @@ func TestNewChecksConfig(t *testing.T) {
 func TestFailedAwardIsRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, points.DBFile)+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.Dir, points.DBFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestFailedAwardIsRetried(t *testing.T) {
 	}
 	id := newID()
 	body := message("payment.completed", payment("pay_fail", "pu_aiko", 1000, "books"))
-	if status, _ := f.deliver(id, body); status != http.StatusInternalServerError {
+	if status, _ := f.Deliver(id, body); status != http.StatusInternalServerError {
 		t.Fatalf("failing award answered %d, want 500", status)
 	}
 	if p := f.payment("pay_fail"); p != nil {
@@ -343,7 +343,7 @@ func TestFailedAwardIsRetried(t *testing.T) {
 	if _, err := db.Exec(`DROP TRIGGER fail_award`); err != nil {
 		t.Fatal(err)
 	}
-	if answer := f.mustDeliver(id, body); strings.Contains(answer, "duplicate") {
+	if answer := f.MustDeliver(id, body); strings.Contains(answer, "duplicate") {
 		t.Fatalf("retry answered %q", answer)
 	}
 	if p := f.payment("pay_fail"); p == nil || p.Points != 20 {
