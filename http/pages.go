@@ -56,16 +56,20 @@ type areaLogin struct {
 }
 
 var areaLogins = map[string]areaLogin{
-	areaApp:   {appCookie, renkei.KindUser},
-	areaShop:  {shopCookie, renkei.KindTerminal},
-	areaAdmin: {adminCookie, renkei.KindAdmin},
+	areaApp:     {appCookie, renkei.KindUser},
+	areaShop:    {shopCookie, renkei.KindTerminal},
+	areaAdmin:   {adminCookie, renkei.KindAdmin},
+	areaPartner: {partnerCookie, renkei.KindPartner},
 }
 
 // cookiePath scopes a login cookie: the admin key is sent only to the
 // admin pages, never to the wallet or the shop.
 func cookiePath(name string) string {
-	if name == adminCookie {
+	switch name {
+	case adminCookie:
 		return "/admin"
+	case partnerCookie:
+		return partnerPath
 	}
 	return "/"
 }

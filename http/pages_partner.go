@@ -38,9 +38,9 @@ const (
 const secretGrace = 24 * time.Hour
 
 func (s *Server) registerPartnerPages(mux *http.ServeMux) {
-	mux.HandleFunc("GET /partner/login", s.partnerLogin)
-	mux.HandleFunc("POST /partner/login", s.partnerLogin)
-	mux.HandleFunc("/partner/logout", s.partnerLogout)
+	mux.HandleFunc("GET /partner/login", s.pageLogin(areaPartner))
+	mux.HandleFunc("POST /partner/login", s.pageLogin(areaPartner))
+	mux.HandleFunc("/partner/logout", s.pageLogout(areaPartner))
 	mux.HandleFunc("GET /partner", s.partnerPage(s.partnerHome))
 	mux.HandleFunc("GET /partner/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/partner", http.StatusMovedPermanently)
@@ -51,19 +51,6 @@ func (s *Server) registerPartnerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /partner/deliveries/replay", s.partnerPage(s.replaySince))
 	mux.HandleFunc("GET /partner/deliveries/{id}", s.partnerPage(s.deliveryPage))
 	mux.HandleFunc("POST /partner/deliveries/{id}/replay", s.partnerPage(s.replayOne))
-}
-
-// The partner's cookie is set and cleared here rather than through
-// setAuthCookie, whose paths know only the admin's and the terminals'.
-
-func setPartnerCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{Name: partnerCookie, Value: token, Path: partnerPath, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-}
-
-func clearPartnerCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: partnerCookie, Value: "", Path: partnerPath, MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 // partnerHandler is a page of a logged-in partner, given the scope of its
@@ -80,7 +67,7 @@ func (s *Server) partnerPage(h partnerHandler) http.HandlerFunc {
 		p, err := s.pageAuth(r, partnerCookie, renkei.KindPartner)
 		if err != nil {
 			if c := renkei.ErrorCode(err); (c == renkei.EUNAUTHORIZED || c == renkei.EFORBIDDEN) && hasCookie(r, partnerCookie) {
-				clearPartnerCookie(w, r) // stale, revoked or of another kind: forget it
+				clearAuthCookie(w, r, partnerCookie) // stale, revoked or of another kind: forget it
 			}
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/partner/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -100,76 +87,6 @@ func (s *Server) partnerPage(h partnerHandler) http.HandlerFunc {
 		pr.view.Who = rs.Name
 		h(pr, deliveryScope{base: "/partner/deliveries", service: rs})
 	}
-}
-
-// partnerLogin shows and handles the partner's login form, as pageLogin
-// does for the other areas.
-func (s *Server) partnerLogin(w http.ResponseWriter, r *http.Request) {
-	pr, ok := s.pageStart(w, r, areaPartner)
-	if !ok {
-		return
-	}
-	l := pr.view.L
-	d := &loginData{Action: "/partner/login", Next: safeNext(r.FormValue("next"), areaPartner), Help: l.T("login.help.partner")}
-	if s.Demo {
-		for i, dl := range s.DemoLogins {
-			if dl.Kind == renkei.KindPartner {
-				d.Demos = append(d.Demos, demoButton{Index: i, Name: dl.Name})
-			}
-		}
-	}
-	title := l.T("login.title.partner")
-	if r.Method == http.MethodGet {
-		if _, err := s.pageAuth(r, partnerCookie, renkei.KindPartner); err == nil {
-			http.Redirect(w, r, d.Next, http.StatusSeeOther)
-			return
-		}
-		if r.URL.Query().Get("out") == "1" {
-			pr.view.Notice = l.T("login.loggedout")
-		}
-		s.renderPage(pr, http.StatusOK, "login", title, d)
-		return
-	}
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	if v := r.PostFormValue("demo"); v != "" && s.Demo {
-		i, err := strconv.Atoi(v)
-		if err == nil && i >= 0 && i < len(s.DemoLogins) && s.DemoLogins[i].Kind == renkei.KindPartner {
-			token = s.DemoLogins[i].Token
-		}
-	}
-	ip := clientIP(r.RemoteAddr)
-	if !s.limits.allow("auth-fail:"+ip, false) {
-		pr.view.Error = l.T("login.ratelimited")
-		s.renderPage(pr, http.StatusTooManyRequests, "login", title, d)
-		return
-	}
-	p, err := s.Services.Authenticate(r.Context(), token)
-	switch {
-	case renkei.ErrorCode(err) == renkei.EUNAUTHORIZED:
-		s.limits.allow("auth-fail:"+ip, true)
-		pr.view.Error = l.T("login.bad")
-		s.renderPage(pr, http.StatusUnauthorized, "login", title, d)
-		return
-	case err != nil:
-		s.Log.ErrorContext(r.Context(), "partner login", "err", err)
-		pr.view.Error = l.T("err.internal")
-		s.renderPage(pr, http.StatusInternalServerError, "login", title, d)
-		return
-	case p.Kind != renkei.KindPartner:
-		pr.view.Error = l.T("login.kind.partner")
-		s.renderPage(pr, http.StatusForbidden, "login", title, d)
-		return
-	}
-	setPartnerCookie(w, r, token)
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
-}
-
-func (s *Server) partnerLogout(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.pageStart(w, r, areaPartner); !ok {
-		return
-	}
-	clearPartnerCookie(w, r)
-	http.Redirect(w, r, "/partner/login?out=1", http.StatusSeeOther)
 }
 
 // partnerHome shows the partner its settings, read-only, and its
