@@ -61,7 +61,6 @@ type MessageInput struct {
 // transaction, so it has no gaps.
 func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p *renkei.Payment, typ, source string,
 	x extra) (*renkei.Delivery, error) {
-	input, refund := x.input, x.refund
 	pseudo, err := s.pseudonym(ctx, t, p.UserID, rs.ID)
 	if err != nil {
 		return nil, err
@@ -71,6 +70,21 @@ func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p 
 		ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`, p.UserID, rs.ID).Scan(&seq); err != nil {
 		return nil, fmt.Errorf("next sequence: %w", err)
 	}
+	d, ins, err := s.message(rs, p, typ, source, x, pseudo, seq)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.batch(ctx, ins); err != nil {
+		return nil, fmt.Errorf("queue delivery: %w", err)
+	}
+	return d, s.outbox(ctx, t, d.ID)
+}
+
+// message builds the delivery of one message, numbered seq in its stream,
+// and the statement that queues it.
+func (s *Store) message(rs *renkei.RelatedService, p *renkei.Payment, typ, source string, x extra, pseudo string,
+	seq int64) (*renkei.Delivery, stmt, error) {
+	input, refund := x.input, x.refund
 	now := s.now()
 	msg := Message{Type: typ, Version: MessageVersion, Timestamp: now.Truncate(time.Second),
 		Data: scoped(p, rs.Scopes, pseudo, seq, source)}
@@ -91,21 +105,25 @@ func (s *Store) enqueue(ctx context.Context, t tx, rs *renkei.RelatedService, p 
 	}
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return nil, fmt.Errorf("encode message: %w", err)
+		return nil, stmt{}, fmt.Errorf("encode message: %w", err)
 	}
 	d := &renkei.Delivery{ID: s.ids.New(renkei.PrefixMessage), ServiceID: rs.ID, UserID: p.UserID, PaymentID: p.ID, Type: typ,
 		Source: source, Sequence: seq, Status: renkei.DeliveryQueued, Body: string(body), CreatedAt: now}
-	if _, err := t.exec(ctx, `INSERT INTO deliveries (id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, d.ID, d.ServiceID, d.UserID, d.PaymentID, d.Type, d.Source, d.Sequence,
-		d.Body, micros(now), micros(now)); err != nil {
-		return nil, fmt.Errorf("queue delivery: %w", err)
+	return d, stmt{q: `INSERT INTO deliveries (id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, args: []any{d.ID, d.ServiceID, d.UserID, d.PaymentID, d.Type, d.Source,
+		d.Sequence, d.Body, micros(now), micros(now)}}, nil
+}
+
+// outbox tells the delivery engine of a queued delivery, in the
+// transaction that queued it.
+func (s *Store) outbox(ctx context.Context, t tx, deliveryID string) error {
+	if s.Outbox == nil {
+		return nil
 	}
-	if s.Outbox != nil {
-		if err := s.Outbox.EnqueueTx(ctx, t.raw(), d.ID); err != nil {
-			return nil, fmt.Errorf("enqueue delivery job: %w", err)
-		}
+	if err := s.Outbox.EnqueueTx(ctx, t.raw(), deliveryID); err != nil {
+		return fmt.Errorf("enqueue delivery job: %w", err)
 	}
-	return d, nil
+	return nil
 }
 
 // extra is what some messages carry besides the payment.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/renkei/renkei"
@@ -79,33 +80,51 @@ type Outgoing struct {
 	Enabled bool
 }
 
-// Outgoing loads a delivery with its endpoint for sending.
+// Outgoing loads a delivery with its endpoint for sending, in one query.
 func (s *Store) Outgoing(ctx context.Context, id string) (*Outgoing, error) {
-	d, err := s.FindDelivery(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	var (
-		url, secret, old string
-		until            int64
-		enabled          int
+		d                         renkei.Delivery
+		delivered, created, until int64
+		url, secret, old          string
+		enabled                   int
 	)
-	if err := s.eng.queryRow(ctx, `SELECT webhook_url, secret, old_secret, old_secret_until, enabled FROM related_services WHERE id = ?`,
-		d.ServiceID).Scan(&url, &secret, &old, &until, &enabled); err != nil {
-		return nil, fmt.Errorf("load endpoint of %s: %w", id, err)
+	err := s.eng.queryRow(ctx, `SELECT `+prefixed("d.", deliveryCols)+`, r.webhook_url, r.secret, r.old_secret, r.old_secret_until, r.enabled
+		FROM deliveries d JOIN related_services r ON r.id = d.service_id WHERE d.id = ?`, id).Scan(
+		&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body,
+		&d.Attempts, &d.LastError, &delivered, &created, &url, &secret, &old, &until, &enabled)
+	if isNoRows(err) {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No delivery %s.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("load delivery %s with its endpoint: %w", id, err)
 	}
-	o := &Outgoing{Delivery: d, URL: url, Enabled: enabled == 1}
+	d.DeliveredAt, d.CreatedAt = optTime(delivered), fromMicros(created)
+	o := &Outgoing{Delivery: &d, URL: url, Enabled: enabled == 1}
 	for _, sealed := range []string{secret, old} {
 		if sealed == "" || (sealed == old && micros(s.now()) >= until) {
 			continue
 		}
-		plain, err := s.Secrets.Open(sealed)
+		plain, err := s.openSecret(sealed)
 		if err != nil {
 			return nil, fmt.Errorf("open secret of %s: %w", d.ServiceID, err)
 		}
 		o.Secrets = append(o.Secrets, plain)
 	}
 	return o, nil
+}
+
+// openSecret opens a sealed secret once and remembers it: a sealed value
+// never changes meaning (a rotation writes a new one), and every attempt
+// needs its endpoint's secrets.
+func (s *Store) openSecret(sealed string) (string, error) {
+	if v, ok := s.opened.Load(sealed); ok {
+		return v.(string), nil
+	}
+	plain, err := s.Secrets.Open(sealed)
+	if err != nil {
+		return "", err
+	}
+	s.opened.Store(sealed, plain)
+	return plain, nil
 }
 
 // AttemptResult is one try at sending, as the sender saw it.
@@ -121,46 +140,104 @@ type AttemptResult struct {
 	Final     bool // no retry follows a failure
 }
 
-// RecordAttempt logs an attempt and moves the delivery and its endpoint's
-// health in one transaction: delivered, back to queued for a retry, or
-// failed; an endpoint failing without a break for DisableAfter, or
-// answering 410, is disabled with the reason recorded.
+// Attempted is one attempt at one delivery, for RecordAttempts.
+type Attempted struct {
+	DeliveryID string
+	// ServiceID is the delivery's service; looked up when empty.
+	ServiceID string
+	AttemptResult
+}
+
+// RecordAttempt logs one attempt; see RecordAttempts.
 func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a AttemptResult) error {
+	return s.RecordAttempts(ctx, []Attempted{{DeliveryID: deliveryID, AttemptResult: a}})
+}
+
+// RecordAttempts logs attempts and moves their deliveries and endpoints'
+// health, all in one transaction: each delivery becomes delivered, queued
+// again for a retry, or failed (a canceled one stays canceled: an unlink
+// won the race); an endpoint failing without a break for DisableAfter, or
+// answering 410, is disabled with the reason recorded. The delivery
+// engine writes its attempts in groups through here, so a busy node
+// commits once for many deliveries.
+func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
+	if len(as) == 0 {
+		return nil
+	}
 	return s.inTx(ctx, func(t tx) error {
-		var serviceID, status string
-		if err := t.queryRow(ctx, `SELECT service_id, status FROM deliveries WHERE id = ?`, deliveryID).Scan(&serviceID, &status); err != nil {
-			return fmt.Errorf("load delivery %s: %w", deliveryID, err)
-		}
 		now := s.now()
-		if _, err := t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(renkei.PrefixAttempt), deliveryID, serviceID, a.Attempt, micros(a.StartedAt),
-			a.Duration.Microseconds(), a.Status, a.Body, a.Err); err != nil {
-			return fmt.Errorf("log attempt: %w", err)
-		}
-		next := renkei.DeliveryQueued
-		switch {
-		case a.Delivered:
-			next = renkei.DeliveryDelivered
-		case a.Final || a.Gone:
-			next = renkei.DeliveryFailed
-		}
-		if status == renkei.DeliveryCanceled {
-			next = status // an unlink won the race; keep it canceled
-		}
-		errText := a.Err
-		if errText == "" && !a.Delivered {
-			errText = fmt.Sprintf("HTTP %d", a.Status)
-		}
-		if _, err := t.exec(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?`,
-			next, errText, micros(now), deliveryID); err != nil {
-			return fmt.Errorf("update delivery: %w", err)
-		}
-		if a.Delivered {
-			if _, err := t.exec(ctx, `UPDATE deliveries SET delivered_at = ? WHERE id = ?`, micros(now), deliveryID); err != nil {
+		var (
+			vals      []string
+			args      []any
+			delivered []any
+			// clean is the services whose every attempt here was delivered;
+			// the others get their health worked out attempt by attempt.
+			clean = map[string]bool{}
+			order []string
+		)
+		for i := range as {
+			a := &as[i]
+			if a.ServiceID == "" {
+				if err := t.queryRow(ctx, `SELECT service_id FROM deliveries WHERE id = ?`, a.DeliveryID).Scan(&a.ServiceID); err != nil {
+					return fmt.Errorf("load delivery %s: %w", a.DeliveryID, err)
+				}
+			}
+			vals = append(vals, `(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			args = append(args, s.ids.New(renkei.PrefixAttempt), a.DeliveryID, a.ServiceID, a.Attempt, micros(a.StartedAt),
+				a.Duration.Microseconds(), a.Status, a.Body, a.Err)
+			if _, seen := clean[a.ServiceID]; !seen {
+				clean[a.ServiceID] = true
+				order = append(order, a.ServiceID)
+			}
+			if a.Delivered {
+				delivered = append(delivered, a.DeliveryID)
+				continue
+			}
+			clean[a.ServiceID] = false
+			next := renkei.DeliveryQueued
+			if a.Final || a.Gone {
+				next = renkei.DeliveryFailed
+			}
+			errText := a.Err
+			if errText == "" {
+				errText = fmt.Sprintf("HTTP %d", a.Status)
+			}
+			if _, err := t.exec(ctx, `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE ? END,
+				attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?`, next, errText, micros(now), a.DeliveryID); err != nil {
 				return fmt.Errorf("update delivery: %w", err)
 			}
 		}
-		return s.endpointHealth(ctx, t, serviceID, a, now)
+		if _, err := t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
+			VALUES `+strings.Join(vals, ", "), args...); err != nil {
+			return fmt.Errorf("log attempts: %w", err)
+		}
+		if len(delivered) > 0 {
+			if _, err := t.exec(ctx, `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
+				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (`+placeholders(len(delivered))+`)`,
+				append([]any{micros(now), micros(now)}, delivered...)...); err != nil {
+				return fmt.Errorf("update deliveries: %w", err)
+			}
+		}
+		var healthy []any
+		for _, id := range order {
+			if clean[id] {
+				healthy = append(healthy, id)
+			}
+		}
+		if len(healthy) > 0 {
+			if _, err := t.exec(ctx, `UPDATE related_services SET failing_since = 0 WHERE failing_since <> 0 AND id IN (`+
+				placeholders(len(healthy))+`)`, healthy...); err != nil {
+				return fmt.Errorf("endpoint health: %w", err)
+			}
+		}
+		for _, a := range as {
+			if !clean[a.ServiceID] {
+				if err := s.endpointHealth(ctx, t, a.ServiceID, a.AttemptResult, now); err != nil {
+					return fmt.Errorf("endpoint health: %w", err)
+				}
+			}
+		}
+		return nil
 	})
 }
 
@@ -190,6 +267,11 @@ func (s *Store) endpointHealth(ctx context.Context, t tx, serviceID string, a At
 	s.Log.Warn("endpoint disabled", "service", serviceID, "reason", reason)
 	_, err := t.exec(ctx, `UPDATE related_services SET enabled = 0, disabled_reason = ? WHERE id = ?`, reason, serviceID)
 	return err
+}
+
+// placeholders is "?, ?, …" n times.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // Attempts lists a delivery's attempts, oldest first.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,85 @@ func TestEndpointHealth(t *testing.T) {
 		must(t, err)
 		if up, err = s.FindRelatedService(ctx, up.ID); err != nil || !up.Enabled || up.DisabledReason != "" || up.FailingSince != nil {
 			t.Fatalf("re-enabled %+v %v", up, err)
+		}
+	})
+}
+
+// TestRecordAttemptsBatch writes several attempts in one call, as the
+// delivery engine does under load: each delivery moves on its own (one
+// delivered, one queued for a retry, one failed, one canceled by an unlink
+// that stays canceled), every attempt is logged, and the endpoint's health
+// follows the attempts in order (a failure after a success leaves it
+// failing).
+func TestRecordAttemptsBatch(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		f := newFixture(t, s, 100_000)
+		rs := createService(t, s, kakeiboInput())
+		link, err := s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		must(t, err)
+		// The first is canceled by an unlink; the user links again and the
+		// next three are queued.
+		_, err = charge(t, s, f, 1000)
+		must(t, err)
+		_, err = s.RevokeLink(ctx, f.user.ID, link.ID)
+		must(t, err)
+		_, err = s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		must(t, err)
+		for range 3 {
+			_, err := charge(t, s, f, 1000)
+			must(t, err)
+		}
+		ds := deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID})
+		slices.Reverse(ds)
+		if len(ds) != 4 || ds[0].Status != renkei.DeliveryCanceled {
+			t.Fatalf("%d deliveries, want 4 with the first canceled", len(ds))
+		}
+		at := c.now()
+		ok := store.AttemptResult{Attempt: 1, StartedAt: at, Duration: time.Millisecond, Status: 204, Delivered: true}
+		must(t, s.RecordAttempts(ctx, []store.Attempted{
+			{DeliveryID: ds[0].ID, ServiceID: rs.ID, AttemptResult: ok},
+			{DeliveryID: ds[1].ID, AttemptResult: store.AttemptResult{Attempt: 1, StartedAt: at, Status: 503, Err: "HTTP 503"}},
+			{DeliveryID: ds[2].ID, ServiceID: rs.ID, AttemptResult: store.AttemptResult{Attempt: 8, StartedAt: at, Err: "connection refused", Final: true}},
+			{DeliveryID: ds[3].ID, ServiceID: rs.ID, AttemptResult: ok},
+		}))
+		want := []string{renkei.DeliveryCanceled, renkei.DeliveryQueued, renkei.DeliveryFailed, renkei.DeliveryDelivered}
+		for i, d := range ds {
+			got, err := s.FindDelivery(ctx, d.ID)
+			must(t, err)
+			if got.Status != want[i] || got.Attempts != 1 {
+				t.Errorf("delivery %d: status %s attempts %d, want %s after 1", i, got.Status, got.Attempts, want[i])
+			}
+			as, err := s.Attempts(ctx, d.ID)
+			must(t, err)
+			if len(as) != 1 {
+				t.Errorf("delivery %d: %d attempts logged, want 1", i, len(as))
+			}
+		}
+		if got, _ := s.FindDelivery(ctx, ds[2].ID); got.LastError != "connection refused" {
+			t.Errorf("failed delivery's last error %q", got.LastError)
+		}
+		if got, _ := s.FindDelivery(ctx, ds[1].ID); got.LastError != "HTTP 503" {
+			t.Errorf("retried delivery's last error %q", got.LastError)
+		}
+		if got, _ := s.FindDelivery(ctx, ds[3].ID); got.DeliveredAt == nil || got.LastError != "" {
+			t.Errorf("delivered delivery: at %v error %q", got.DeliveredAt, got.LastError)
+		}
+		h, err := s.FindRelatedService(ctx, rs.ID)
+		must(t, err)
+		if h.FailingSince != nil {
+			t.Errorf("the batch ended with a success, but the endpoint is failing since %v", h.FailingSince)
+		}
+		must(t, s.RecordAttempts(ctx, []store.Attempted{
+			{DeliveryID: ds[3].ID, ServiceID: rs.ID, AttemptResult: ok},
+			{DeliveryID: ds[1].ID, ServiceID: rs.ID, AttemptResult: store.AttemptResult{Attempt: 2, StartedAt: at, Status: 500}},
+		}))
+		if h, _ := s.FindRelatedService(ctx, rs.ID); h.FailingSince == nil {
+			t.Error("the batch ended with a failure, but the endpoint is not failing")
+		}
+		if got, _ := s.FindDelivery(ctx, ds[1].ID); got.LastError != "HTTP 500" || got.Attempts != 2 {
+			t.Errorf("second attempt: error %q attempts %d", got.LastError, got.Attempts)
 		}
 	})
 }

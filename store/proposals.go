@@ -234,29 +234,62 @@ func (s *Store) proposals(ctx context.Context, paymentID, lang string) ([]*renke
 // needed because the service already has the payment.
 func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.SelectInput) (*renkei.Selection, error) {
 	return write(ctx, s, func(t tx) (*renkei.Selection, error) {
-		p, err := s.userPayment(ctx, t, userID, paymentID)
+		// Everything the checks need comes in one batch (one round trip on
+		// PostgreSQL), with the stream's next sequence number already
+		// taken when a message will be needed: a failed check rolls it
+		// back, and a selection that needs no message takes none.
+		var (
+			p                      *renkei.Payment
+			payErr, propErr, pErr  error
+			propID, status, pseudo string
+			sent                   int
+			rs                     *renkei.RelatedService
+			seq                    int64
+			seqErr                 error
+		)
+		err := t.batch(ctx,
+			stmt{q: paymentSelect + ` WHERE p.id = ?`, args: []any{paymentID}, scan: func(r row) error {
+				p, payErr = scanPayment(r)
+				return nil
+			}},
+			stmt{q: `SELECT pr.id, pr.status, (SELECT COUNT(*) FROM deliveries d WHERE d.payment_id = pr.payment_id
+				AND d.service_id = pr.service_id AND d.type = 'payment.completed' AND d.status <> 'canceled'), ` + prefixed("r.", serviceCols) + `
+				FROM proposals pr JOIN related_services r ON r.id = pr.service_id WHERE pr.payment_id = ? AND pr.service_id = ?`,
+				args: []any{paymentID, in.ServiceID}, scan: func(r row) error {
+					rs, propErr = scanService(prefixRow{r, &propID, &status, &sent})
+					return nil
+				}},
+			stmt{q: `SELECT pseudonym FROM pseudonyms WHERE user_id = ? AND service_id = ?`, args: []any{userID, in.ServiceID},
+				scan: func(r row) error { pErr = r.Scan(&pseudo); return nil }},
+			stmt{q: `INSERT INTO streams (user_id, service_id, seq) SELECT ?, ?, 1
+				WHERE EXISTS (SELECT 1 FROM proposals WHERE payment_id = ? AND service_id = ? AND user_id = ? AND status IN ('shown', 'dismissed'))
+				AND NOT EXISTS (SELECT 1 FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled')
+				ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`,
+				args: []any{userID, in.ServiceID, paymentID, in.ServiceID, userID, paymentID, in.ServiceID},
+				scan: func(r row) error { seqErr = r.Scan(&seq); return nil }},
+		)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("select: %w", err)
 		}
-		if p.Status != renkei.PaymentCompleted && p.Status != renkei.PaymentPartiallyRefunded {
+		switch {
+		case isNoRows(payErr) || (payErr == nil && p.UserID != userID):
+			return nil, renkei.Errorf(renkei.ENOTFOUND, "No payment %s.", paymentID)
+		case payErr != nil:
+			return nil, fmt.Errorf("find payment %s: %w", paymentID, payErr)
+		case p.Status != renkei.PaymentCompleted && p.Status != renkei.PaymentPartiallyRefunded:
 			return nil, renkei.Errorf(renkei.ECONFLICT, "Payment %s is %s; only a completed payment can be sent to an app.", p.ID, p.Status)
-		}
-		var propID, status string
-		err = t.queryRow(ctx, `SELECT id, status FROM proposals WHERE payment_id = ? AND service_id = ?`, p.ID, in.ServiceID).Scan(&propID, &status)
-		if isNoRows(err) || status == "skipped" {
+		case isNoRows(propErr) || status == "skipped":
 			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
-		} else if err != nil {
-			return nil, fmt.Errorf("find proposal: %w", err)
-		}
-		if status == renkei.ProposalSelected {
+		case propErr != nil:
+			return nil, fmt.Errorf("find proposal: %w", propErr)
+		case status == renkei.ProposalSelected:
 			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
-		}
-		rs, err := s.findService(ctx, t, in.ServiceID)
-		if err != nil {
-			return nil, err
-		}
-		if !rs.Enabled {
+		case !rs.Enabled:
 			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name)
+		case pErr != nil && !isNoRows(pErr):
+			return nil, fmt.Errorf("find pseudonym: %w", pErr)
+		case seqErr != nil && !(isNoRows(seqErr) && sent > 0):
+			return nil, fmt.Errorf("next sequence: %w", seqErr)
 		}
 		if err := checkInput(rs, in); err != nil {
 			return nil, err
@@ -264,34 +297,54 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 		now := s.now()
 		sel := &renkei.Selection{ID: s.ids.New(renkei.PrefixSelection), ProposalID: propID, PaymentID: p.ID, ServiceID: rs.ID,
 			Memo: in.Memo, Category: in.Category, Outcome: OutcomeQueued, CreatedAt: now}
-		var sent int
-		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled'`,
-			p.ID, rs.ID).Scan(&sent); err != nil {
-			return nil, err
-		}
+		var writes []stmt
 		if sent > 0 {
 			sel.Outcome = OutcomeNotNeeded // an automatic link already sent it
 		} else {
-			d, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
-				extra{input: &MessageInput{Memo: in.Memo, Category: in.Category}})
+			if pseudo == "" {
+				if pseudo, err = s.pseudonym(ctx, t, p.UserID, rs.ID); err != nil {
+					return nil, err
+				}
+			}
+			d, ins, err := s.message(rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
+				extra{input: &MessageInput{Memo: in.Memo, Category: in.Category}}, pseudo, seq)
 			if err != nil {
 				return nil, err
 			}
 			sel.DeliveryID = d.ID
+			writes = append(writes, ins)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO selections (id, proposal_id, payment_id, user_id, service_id, memo, category, delivery_id, outcome, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sel.ID, propID, p.ID, userID, rs.ID, sel.Memo, sel.Category, sel.DeliveryID,
-			sel.Outcome, micros(now)); err != nil {
+		writes = append(writes,
+			stmt{q: `INSERT INTO selections (id, proposal_id, payment_id, user_id, service_id, memo, category, delivery_id, outcome, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{sel.ID, propID, p.ID, userID, rs.ID, sel.Memo, sel.Category, sel.DeliveryID,
+				sel.Outcome, micros(now)}},
+			stmt{q: `UPDATE proposals SET status = 'selected', decided_at = ? WHERE id = ?`, args: []any{micros(now), propID}})
+		if err := t.batch(ctx, writes...); err != nil {
 			if s.eng.isUnique(err) {
 				return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
 			}
-			return nil, fmt.Errorf("insert selection: %w", err)
+			return nil, fmt.Errorf("record selection: %w", err)
 		}
-		if _, err := t.exec(ctx, `UPDATE proposals SET status = 'selected', decided_at = ? WHERE id = ?`, micros(now), propID); err != nil {
-			return nil, fmt.Errorf("mark proposal: %w", err)
+		if sel.DeliveryID != "" {
+			if err := s.outbox(ctx, t, sel.DeliveryID); err != nil {
+				return nil, err
+			}
 		}
 		return sel, nil
 	})
+}
+
+// prefixRow scans a row whose first columns are read into head and whose
+// rest goes to the scan it is handed to.
+type prefixRow struct {
+	r    row
+	head *string
+	st   *string
+	n    *int
+}
+
+func (p prefixRow) Scan(dest ...any) error {
+	return p.r.Scan(append([]any{p.head, p.st, p.n}, dest...)...)
 }
 
 // checkInput holds the user's input to what the service asked for.

@@ -63,6 +63,8 @@ type Store struct {
 	// DisableAfter disables an endpoint that has failed every attempt for
 	// this long (0: never).
 	DisableAfter time.Duration
+
+	opened sync.Map // sealed secret → plain, see openSecret
 }
 
 // Outbox is the seam to the delivery engine's job queue.
@@ -187,6 +189,19 @@ type tx interface {
 	// raw is the driver's own transaction (*sql.Tx or pgx.Tx), for the job
 	// queue to insert into the same transaction.
 	raw() any
+	// batch runs statements in order. On PostgreSQL they travel in one
+	// round trip, which is most of what a small statement costs; the first
+	// failure stops the batch (and dooms the transaction).
+	batch(ctx context.Context, stmts ...stmt) error
+}
+
+// stmt is one statement of a batch. When scan is set the statement
+// returns one row and scan reads it; a statement that returns none hands
+// scan a row whose Scan fails with a no-rows error (see isNoRows).
+type stmt struct {
+	q    string
+	args []any
+	scan func(r row) error
 }
 
 type engine interface {
@@ -283,6 +298,18 @@ func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, erro
 }
 func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
 	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
+	for _, st := range stmts {
+		if st.scan != nil {
+			if err := st.scan(t.Tx.QueryRowContext(ctx, st.q, st.args...)); err != nil {
+				return err
+			}
+		} else if _, err := t.Tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 func (t *sqliteTx) commit(context.Context) error {
 	defer t.done()
@@ -397,6 +424,16 @@ func (t pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 }
 func (t pgTx) queryRow(ctx context.Context, q string, args ...any) row {
 	return t.Tx.QueryRow(ctx, rebind(q), args...)
+}
+func (t pgTx) batch(ctx context.Context, stmts ...stmt) error {
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		q := b.Queue(rebind(st.q), st.args...)
+		if scan := st.scan; scan != nil {
+			q.QueryRow(func(r pgx.Row) error { return scan(r) })
+		}
+	}
+	return t.Tx.SendBatch(ctx, b).Close()
 }
 func (t pgTx) commit(ctx context.Context) error   { return t.Tx.Commit(ctx) }
 func (t pgTx) raw() any                           { return t.Tx }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type deliveriesBench struct {
 	Burst    int
 	Workers  int
 	Wait     time.Duration
+	// CPUProfile, when set, is where the steady phase's CPU profile (bench
+	// and server: one process) is written.
+	CPUProfile string
 
 	stderr io.Writer
 }
@@ -55,6 +59,7 @@ func parseDeliveriesBench(args []string, stderr io.Writer) (*deliveriesBench, er
 	fs.IntVar(&b.Burst, "burst", 2000, "selections queued as fast as possible after the steady phase, to measure the drain rate (0: no burst phase)")
 	fs.IntVar(&b.Workers, "workers", 32, "goroutines making selections")
 	fs.DurationVar(&b.Wait, "wait", 2*time.Minute, "how long to wait, after a phase's last selection, for its deliveries")
+	fs.StringVar(&b.CPUProfile, "cpuprofile", "", "write a CPU profile of the steady phase (the bench and the server are one process) to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: renkei bench deliveries [flags]\n\nflags:")
 		fs.PrintDefaults()
@@ -117,7 +122,14 @@ func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error)
 	fmt.Fprintf(w, "setup            %d users, %d completed payments with their completion views opened, %.1fs\n",
 		b.Users, len(fx.payments), setupTime.Seconds())
 
+	stopProfile, err := startCPUProfile(b.CPUProfile)
+	if err != nil {
+		return err
+	}
 	steady := b.phase(ctx, m, fx, fx.payments[:b.steadyCount()], b.Rate, rcv)
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "steady phase     %.0f selections/s for %s, %d workers\n", b.Rate, b.Duration, b.Workers)
 	steady.report(w, b.Wait)
 	var burst *phaseResult
@@ -582,4 +594,24 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// startCPUProfile starts a CPU profile into path (nothing when empty) and
+// returns what stops it and closes the file.
+func startCPUProfile(path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
