@@ -84,6 +84,13 @@ type Engine struct {
 	mu        sync.Mutex
 	endpoints map[string]*endpoint
 
+	// The attempt log is written in groups: workers hand their results to
+	// one writer, which commits whatever has gathered in one transaction.
+	recMu   sync.RWMutex
+	recOn   bool
+	records chan recordReq
+	recDone chan struct{}
+
 	delivered *prometheus.CounterVec
 	latency   prometheus.Histogram
 	receipt   prometheus.Histogram
@@ -116,7 +123,9 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 	if len(cfg.Schedule) == 0 {
 		cfg.Schedule = webhook.Schedule
 	}
-	e := &Engine{store: st, cfg: cfg, endpoints: map[string]*endpoint{}, client: cfg.Policy.Client(cfg.Timeout)}
+	pol := cfg.Policy
+	pol.IdlePerHost = max(pol.IdlePerHost, cfg.PerEndpoint)
+	e := &Engine{store: st, cfg: cfg, endpoints: map[string]*endpoint{}, client: pol.Client(cfg.Timeout)}
 	e.metrics(cfg.Metrics)
 
 	workers := river.NewWorkers()
@@ -203,13 +212,92 @@ func (e *Engine) EnqueueTx(ctx context.Context, tx any, deliveryID string) error
 }
 
 // Start begins working jobs (on nodes configured to work).
-func (e *Engine) Start(ctx context.Context) error { return e.start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	e.recMu.Lock()
+	if !e.recOn {
+		e.recOn, e.records, e.recDone = true, make(chan recordReq, recordBatch), make(chan struct{})
+		go e.recordLoop(e.records, e.recDone)
+	}
+	e.recMu.Unlock()
+	return e.start(ctx)
+}
 
 // Stop lets running attempts finish (bounded by ctx) and stops.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.stop(ctx)
+	e.recMu.Lock()
+	on, done := e.recOn, e.recDone
+	if on {
+		e.recOn = false
+		close(e.records)
+	}
+	e.recMu.Unlock()
+	if on {
+		<-done // what was handed over is written
+	}
 	e.client.CloseIdleConnections()
 	return err
+}
+
+// recordBatch bounds how many attempts one transaction logs.
+const recordBatch = 128
+
+type recordReq struct {
+	a    store.Attempted
+	done chan error
+}
+
+// record logs one attempt and returns once it is committed, together with
+// whatever other attempts were waiting (a group commit): under load one
+// transaction serves many deliveries instead of one each.
+func (e *Engine) record(ctx context.Context, a store.Attempted) error {
+	e.recMu.RLock()
+	if !e.recOn {
+		e.recMu.RUnlock()
+		return e.store.RecordAttempts(ctx, []store.Attempted{a})
+	}
+	req := recordReq{a: a, done: make(chan error, 1)}
+	e.records <- req // the loop drains the channel until Stop closes it
+	e.recMu.RUnlock()
+	return <-req.done
+}
+
+func (e *Engine) recordLoop(reqs <-chan recordReq, done chan<- struct{}) {
+	defer close(done)
+	ctx := context.Background()
+	batch := make([]recordReq, 0, recordBatch)
+	as := make([]store.Attempted, 0, recordBatch)
+	for first := range reqs {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < recordBatch {
+			select {
+			case r, ok := <-reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		as = as[:0]
+		for _, r := range batch {
+			as = append(as, r.a)
+		}
+		err := e.store.RecordAttempts(ctx, as)
+		if err != nil && len(batch) > 1 {
+			// One bad attempt must not fail the others: write them alone.
+			e.cfg.Log.Warn("attempt log group failed; writing one by one", "attempts", len(batch), "err", err)
+			for _, r := range batch {
+				r.done <- e.store.RecordAttempts(ctx, []store.Attempted{r.a})
+			}
+			continue
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
 }
 
 func (e *Engine) endpoint(serviceID string) *endpoint {
@@ -252,8 +340,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	if !o.Enabled {
 		e.delivered.WithLabelValues("endpoint_disabled").Inc()
-		return e.store.RecordAttempt(ctx, o.Delivery.ID, store.AttemptResult{Attempt: job.Attempt, StartedAt: time.Now(),
-			Err: "Not sent: the related service or its endpoint is disabled.", Final: true})
+		return e.record(ctx, store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
+			AttemptResult: store.AttemptResult{Attempt: job.Attempt, StartedAt: time.Now(),
+				Err: "Not sent: the related service or its endpoint is disabled.", Final: true}})
 	}
 	ep := e.endpoint(o.Delivery.ServiceID)
 	// Wait a little for the endpoint's slot before giving the job back:
@@ -263,13 +352,22 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	select {
 	case ep.sem <- struct{}{}:
 		slot.Stop()
-		defer func() { <-ep.sem }()
 	case <-slot.C:
 		return river.JobSnooze(50*time.Millisecond + time.Duration(rand.IntN(100))*time.Millisecond)
 	case <-ctx.Done():
 		slot.Stop()
 		return ctx.Err()
 	}
+	// The slot counts requests in flight to the partner: it is given back
+	// as soon as the answer is in, not after the attempt is logged.
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-ep.sem
+		}
+	}
+	defer release()
 	if r := ep.lim.Reserve(); r.Delay() > 0 {
 		d := r.Delay()
 		if d > 500*time.Millisecond {
@@ -281,10 +379,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 
 	started := time.Now()
 	a := webhook.Send(ctx, e.client, o.URL, o.Delivery.ID, started, []byte(o.Delivery.Body), o.Secrets...)
+	release()
 	final := a.Gone || job.Attempt >= job.MaxAttempts
 	res := store.AttemptResult{Attempt: job.Attempt, StartedAt: started, Duration: a.Duration, Status: a.Status,
 		Body: a.Body, Err: a.Err, Delivered: a.Delivered, Gone: a.Gone, Final: final}
-	if err := e.store.RecordAttempt(context.WithoutCancel(ctx), o.Delivery.ID, res); err != nil {
+	if err := e.record(context.WithoutCancel(ctx), store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
+		AttemptResult: res}); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	e.latency.Observe(a.Duration.Seconds())

@@ -344,3 +344,56 @@ func TestUnlinkCancelsQueued(t *testing.T) {
 		t.Fatalf("status %s", ds[0].Status)
 	}
 }
+
+// TestManyAtOnceEachLogged sends many messages at once, some of whose first
+// calls fail, so the attempt log is written in groups mixing successes and
+// retries: every message arrives, and every attempt the receiver answered
+// is logged once against its delivery.
+func TestManyAtOnceEachLogged(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			rcv := newReceiver(t)
+			rcv.fail = func(call int64) int {
+				if call <= 45 && call%3 == 0 {
+					return 503
+				}
+				return 0
+			}
+			sched := make([]time.Duration, 20)
+			for i := range sched {
+				sched[i] = 20 * time.Millisecond
+			}
+			e := newEnv(t, engine, rcv, sched)
+			const n = 60
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() { e.pay(t, 1500) })
+			}
+			wg.Wait()
+			ctx := context.Background()
+			waitFor(t, "every delivery delivered", func() bool {
+				ds, _, _ := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{Status: renkei.DeliveryDelivered, Page: renkei.Page{Limit: 100}})
+				return len(ds) == n
+			})
+			ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{Page: renkei.Page{Limit: 100}})
+			must(t, err)
+			logged := 0
+			for _, d := range ds {
+				as, err := e.st.Attempts(ctx, d.ID)
+				must(t, err)
+				if len(as) != d.Attempts || as[len(as)-1].StatusCode != 204 {
+					t.Fatalf("delivery %s: %d attempts counted, %d logged, last %+v", d.ID, d.Attempts, len(as), as[len(as)-1])
+				}
+				logged += len(as)
+			}
+			if calls := rcv.calls.Load(); int64(logged) != calls {
+				t.Fatalf("the receiver answered %d calls, %d attempts logged", calls, logged)
+			}
+			if got := len(rcv.messages()); got != n {
+				t.Fatalf("the receiver accepted %d messages, want %d", got, n)
+			}
+		})
+	}
+}

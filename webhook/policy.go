@@ -38,6 +38,9 @@ type Policy struct {
 	// plain http:// but only to loopback, where nobody can listen in.
 	// Metadata, multicast and unroutable addresses stay blocked.
 	AllowPrivate bool
+	// IdlePerHost is how many idle connections Client keeps per endpoint
+	// (16 when zero); see Client.
+	IdlePerHost int
 }
 
 // ipRange is a block of addresses and why it is blocked, for the error.
@@ -310,6 +313,10 @@ func isNumeric(l string) bool {
 // Plain http requests (AllowPrivate only) go through a second transport
 // whose dialer accepts loopback addresses only. Call CloseIdleConnections
 // on the client when done with it.
+//
+// The client keeps up to IdlePerHost connections open to each endpoint
+// (16 when zero): at least as many as the sender runs at once to one
+// endpoint, or connections are closed and dialed again under load.
 func (p Policy) Client(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -342,11 +349,18 @@ func (p Policy) newTransport(loopbackOnly bool) *http.Transport {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ForceAttemptHTTP2:      true, // a custom dialer turns HTTP/2 off otherwise
 		DisableCompression:     true, // the body is kept as text; gzip would only cost CPU
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConns:           max(64, 4*p.idlePerHost()),
+		MaxIdleConnsPerHost:    p.idlePerHost(),
 		IdleConnTimeout:        60 * time.Second,
 		MaxResponseHeaderBytes: 16 << 10,
 	}
+}
+
+func (p Policy) idlePerHost() int {
+	if p.IdlePerHost > 0 {
+		return p.IdlePerHost
+	}
+	return 16
 }
 
 // control returns the net.Dialer Control function that checks each address
