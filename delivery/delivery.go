@@ -131,9 +131,14 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{e: e})
 	rc := &river.Config{
-		Logger:            cfg.Log.With("component", "river"),
-		FetchCooldown:     5 * time.Millisecond,
-		FetchPollInterval: 200 * time.Millisecond,
+		Logger:        cfg.Log.With("component", "river"),
+		FetchCooldown: 5 * time.Millisecond,
+		// River wakes a node by NOTIFY when a job is inserted, but at most
+		// once per FetchCooldown per queue: a job committed just after a
+		// woken fetch waits for the next NOTIFY or for this poll. 50 ms
+		// bounds that wait (River's default is 1 s); an idle node pays
+		// 20 small queries a second for it.
+		FetchPollInterval: 50 * time.Millisecond,
 		JobTimeout:        cfg.Timeout + 5*time.Second,
 		// A node killed mid-attempt leaves its jobs "running"; another node
 		// (or this one after a restart) takes them over this long after the
@@ -152,7 +157,6 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 		// SQLite allows one writer: poll rather than listen, and keep the
 		// job table's maintenance light.
 		rc.PollOnly = true
-		rc.FetchPollInterval = 50 * time.Millisecond
 		err = wire[*sql.Tx](ctx, e, riversqlite.New(db), rc)
 		if err == nil && cfg.Work {
 			// One process works a SQLite file: a job still "running" now was

@@ -68,10 +68,8 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 		} else if body, err = json.Marshal(res); err != nil {
 			return zero, fmt.Errorf("encode idempotent result: %w", err)
 		}
-		if _, err := t.exec(ctx, `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
-			kind, string(body), idem.Scope, idem.Key); err != nil {
-			return zero, fmt.Errorf("store idempotent result: %w", err)
-		}
+		t.later(stmt{q: `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
+			args: []any{kind, string(body), idem.Scope, idem.Key}})
 	}
 	if cerr := t.commit(ctx); cerr != nil {
 		return zero, fmt.Errorf("commit: %w", cerr)

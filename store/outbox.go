@@ -207,16 +207,14 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 				return fmt.Errorf("update delivery: %w", err)
 			}
 		}
-		if _, err := t.exec(ctx, `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
-			VALUES `+strings.Join(vals, ", "), args...); err != nil {
-			return fmt.Errorf("log attempts: %w", err)
-		}
+		// The common case, attempts that delivered, needs no reads: its
+		// statements go with the commit (one round trip on PostgreSQL).
+		t.later(stmt{q: `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
+			VALUES ` + strings.Join(vals, ", "), args: args})
 		if len(delivered) > 0 {
-			if _, err := t.exec(ctx, `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
-				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (`+placeholders(len(delivered))+`)`,
-				append([]any{micros(now), micros(now)}, delivered...)...); err != nil {
-				return fmt.Errorf("update deliveries: %w", err)
-			}
+			t.later(stmt{q: `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
+				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (` + placeholders(len(delivered)) + `)`,
+				args: append([]any{micros(now), micros(now)}, delivered...)})
 		}
 		var healthy []any
 		for _, id := range order {
@@ -225,10 +223,8 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 			}
 		}
 		if len(healthy) > 0 {
-			if _, err := t.exec(ctx, `UPDATE related_services SET failing_since = 0 WHERE failing_since <> 0 AND id IN (`+
-				placeholders(len(healthy))+`)`, healthy...); err != nil {
-				return fmt.Errorf("endpoint health: %w", err)
-			}
+			t.later(stmt{q: `UPDATE related_services SET failing_since = 0 WHERE failing_since <> 0 AND id IN (` +
+				placeholders(len(healthy)) + `)`, args: healthy})
 		}
 		for _, a := range as {
 			if !clean[a.ServiceID] {

@@ -235,17 +235,20 @@ func (s *Store) proposals(ctx context.Context, paymentID, lang string) ([]*renke
 func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.SelectInput) (*renkei.Selection, error) {
 	return write(ctx, s, func(t tx) (*renkei.Selection, error) {
 		// Everything the checks need comes in one batch (one round trip on
-		// PostgreSQL), with the stream's next sequence number already
-		// taken when a message will be needed: a failed check rolls it
-		// back, and a selection that needs no message takes none.
+		// PostgreSQL, with the BEGIN). The batch also claims the proposal,
+		// so a second tap waits for the first and then finds it taken,
+		// and takes the stream's next sequence number unless an automatic
+		// link already sent the payment. A failed check rolls all of it
+		// back.
+		now := s.now()
 		var (
-			p                      *renkei.Payment
-			payErr, propErr, pErr  error
-			propID, status, pseudo string
-			sent                   int
-			rs                     *renkei.RelatedService
-			seq                    int64
-			seqErr                 error
+			p                           *renkei.Payment
+			payErr, propErr, pErr       error
+			claimErr, seqErr            error
+			propID, status, pseudo, won string
+			sent                        int
+			rs                          *renkei.RelatedService
+			seq                         int64
 		)
 		err := t.batch(ctx,
 			stmt{q: paymentSelect + ` WHERE p.id = ?`, args: []any{paymentID}, scan: func(r row) error {
@@ -259,13 +262,16 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 					rs, propErr = scanService(prefixRow{r, &propID, &status, &sent})
 					return nil
 				}},
+			stmt{q: `UPDATE proposals SET status = 'selected', decided_at = ?
+				WHERE payment_id = ? AND service_id = ? AND user_id = ? AND status IN ('shown', 'dismissed') RETURNING id`,
+				args: []any{micros(now), paymentID, in.ServiceID, userID},
+				scan: func(r row) error { claimErr = r.Scan(&won); return nil }},
 			stmt{q: `SELECT pseudonym FROM pseudonyms WHERE user_id = ? AND service_id = ?`, args: []any{userID, in.ServiceID},
 				scan: func(r row) error { pErr = r.Scan(&pseudo); return nil }},
 			stmt{q: `INSERT INTO streams (user_id, service_id, seq) SELECT ?, ?, 1
-				WHERE EXISTS (SELECT 1 FROM proposals WHERE payment_id = ? AND service_id = ? AND user_id = ? AND status IN ('shown', 'dismissed'))
-				AND NOT EXISTS (SELECT 1 FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled')
+				WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled')
 				ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`,
-				args: []any{userID, in.ServiceID, paymentID, in.ServiceID, userID, paymentID, in.ServiceID},
+				args: []any{userID, in.ServiceID, paymentID, in.ServiceID},
 				scan: func(r row) error { seqErr = r.Scan(&seq); return nil }},
 		)
 		if err != nil {
@@ -282,8 +288,10 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
 		case propErr != nil:
 			return nil, fmt.Errorf("find proposal: %w", propErr)
-		case status == renkei.ProposalSelected:
+		case status == renkei.ProposalSelected || isNoRows(claimErr):
 			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+		case claimErr != nil:
+			return nil, fmt.Errorf("claim proposal: %w", claimErr)
 		case !rs.Enabled:
 			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name)
 		case pErr != nil && !isNoRows(pErr):
@@ -294,10 +302,8 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 		if err := checkInput(rs, in); err != nil {
 			return nil, err
 		}
-		now := s.now()
 		sel := &renkei.Selection{ID: s.ids.New(renkei.PrefixSelection), ProposalID: propID, PaymentID: p.ID, ServiceID: rs.ID,
 			Memo: in.Memo, Category: in.Category, Outcome: OutcomeQueued, CreatedAt: now}
-		var writes []stmt
 		if sent > 0 {
 			sel.Outcome = OutcomeNotNeeded // an automatic link already sent it
 		} else {
@@ -312,24 +318,16 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 				return nil, err
 			}
 			sel.DeliveryID = d.ID
-			writes = append(writes, ins)
-		}
-		writes = append(writes,
-			stmt{q: `INSERT INTO selections (id, proposal_id, payment_id, user_id, service_id, memo, category, delivery_id, outcome, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{sel.ID, propID, p.ID, userID, rs.ID, sel.Memo, sel.Category, sel.DeliveryID,
-				sel.Outcome, micros(now)}},
-			stmt{q: `UPDATE proposals SET status = 'selected', decided_at = ? WHERE id = ?`, args: []any{micros(now), propID}})
-		if err := t.batch(ctx, writes...); err != nil {
-			if s.eng.isUnique(err) {
-				return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
-			}
-			return nil, fmt.Errorf("record selection: %w", err)
-		}
-		if sel.DeliveryID != "" {
-			if err := s.outbox(ctx, t, sel.DeliveryID); err != nil {
+			t.later(ins)
+			if err := s.outbox(ctx, t, d.ID); err != nil {
 				return nil, err
 			}
 		}
+		// Nothing reads these rows in this transaction: they go with the
+		// commit.
+		t.later(stmt{q: `INSERT INTO selections (id, proposal_id, payment_id, user_id, service_id, memo, category, delivery_id, outcome, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{sel.ID, propID, p.ID, userID, rs.ID, sel.Memo, sel.Category, sel.DeliveryID,
+			sel.Outcome, micros(now)}})
 		return sel, nil
 	})
 }

@@ -302,3 +302,42 @@ func TestCompletionAndSelection(t *testing.T) {
 		wantCode(t, err, renkei.ENOTFOUND, "")
 	})
 }
+
+// TestConcurrentTaps: the same card tapped many times at once (a double
+// tap, two devices) queues one message; every other tap is told the app
+// was already chosen, and the stream's sequence has no gap.
+func TestConcurrentTaps(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		f := newFixture(t, s, 50_000)
+		rs := createService(t, s, kakeiboInput())
+		for round := 1; round <= 3; round++ {
+			p, err := charge(t, s, f, 12_800)
+			must(t, err)
+			_, err = s.Completion(ctx, f.user.ID, p.ID, "en")
+			must(t, err)
+			const taps = 8
+			errs := make(chan error, taps)
+			for range taps {
+				go func() {
+					_, err := s.Select(ctx, f.user.ID, p.ID, renkei.SelectInput{ServiceID: rs.ID, Memo: "lunch"})
+					errs <- err
+				}()
+			}
+			won := 0
+			for range taps {
+				err := <-errs
+				if err == nil {
+					won++
+				} else if e := wantCode(t, err, renkei.ECONFLICT, ""); e.Message != "You already chose this app for this payment." {
+					t.Fatalf("a losing tap: %v", err)
+				}
+			}
+			ds := deliveries(t, s, renkei.DeliveryFilter{PaymentID: p.ID})
+			if won != 1 || len(ds) != 1 || ds[0].Sequence != int64(round) {
+				t.Fatalf("round %d: %d taps won, %d deliveries, sequence %v", round, won, len(ds), ds)
+			}
+		}
+	})
+}

@@ -193,6 +193,10 @@ type tx interface {
 	// round trip, which is most of what a small statement costs; the first
 	// failure stops the batch (and dooms the transaction).
 	batch(ctx context.Context, stmts ...stmt) error
+	// later queues statements whose results nobody reads, to run at commit
+	// after everything else; on PostgreSQL they travel with the COMMIT. If
+	// one fails, the commit fails.
+	later(stmts ...stmt)
 }
 
 // stmt is one statement of a batch. When scan is set the statement
@@ -285,6 +289,7 @@ type sqliteTx struct {
 	*sql.Tx
 	unlock func()
 	once   sync.Once
+	queued []stmt
 }
 
 func (t *sqliteTx) done()    { t.once.Do(t.unlock) }
@@ -311,8 +316,12 @@ func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 	}
 	return nil
 }
-func (t *sqliteTx) commit(context.Context) error {
+func (t *sqliteTx) later(stmts ...stmt) { t.queued = append(t.queued, stmts...) }
+func (t *sqliteTx) commit(ctx context.Context) error {
 	defer t.done()
+	if err := t.batch(ctx, t.queued...); err != nil {
+		return err
+	}
 	return t.Tx.Commit()
 }
 func (t *sqliteTx) rollback(context.Context) error {
@@ -398,46 +407,16 @@ func (e *pgEngine) queryRow(ctx context.Context, q string, args ...any) row {
 	return e.pool.QueryRow(ctx, rebind(q), args...)
 }
 func (e *pgEngine) begin(ctx context.Context) (tx, error) {
-	t, err := e.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	c, err := e.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pgTx{t}, nil
+	return &pgTx{conn: c}, nil
 }
 func (e *pgEngine) isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
-
-type pgTx struct{ pgx.Tx }
-
-func (t pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	tag, err := t.Tx.Exec(ctx, rebind(q), args...)
-	return tag.RowsAffected(), err
-}
-func (t pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := t.Tx.Query(ctx, rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-func (t pgTx) queryRow(ctx context.Context, q string, args ...any) row {
-	return t.Tx.QueryRow(ctx, rebind(q), args...)
-}
-func (t pgTx) batch(ctx context.Context, stmts ...stmt) error {
-	b := &pgx.Batch{}
-	for _, st := range stmts {
-		q := b.Queue(rebind(st.q), st.args...)
-		if scan := st.scan; scan != nil {
-			q.QueryRow(func(r pgx.Row) error { return scan(r) })
-		}
-	}
-	return t.Tx.SendBatch(ctx, b).Close()
-}
-func (t pgTx) commit(ctx context.Context) error   { return t.Tx.Commit(ctx) }
-func (t pgTx) raw() any                           { return t.Tx }
-func (t pgTx) rollback(ctx context.Context) error { return t.Tx.Rollback(ctx) }
 
 var rebound sync.Map // query text with ? → with $n
 

@@ -37,6 +37,7 @@ type deliveriesBench struct {
 	DSN      string // empty is SQLite in a temp dir
 	Rate     float64
 	Duration time.Duration
+	Warmup   time.Duration
 	Users    int
 	Burst    int
 	Workers  int
@@ -44,6 +45,8 @@ type deliveriesBench struct {
 	// CPUProfile, when set, is where the steady phase's CPU profile (bench
 	// and server: one process) is written.
 	CPUProfile string
+	// Timeline prints the latency of each second of a phase.
+	Timeline bool
 
 	stderr io.Writer
 }
@@ -55,10 +58,12 @@ func parseDeliveriesBench(args []string, stderr io.Writer) (*deliveriesBench, er
 	fs.StringVar(&b.DSN, "db", "", "database of the in-process server: a postgres:// URL (a fresh schema is created and dropped), or empty for SQLite in a temp dir")
 	fs.Float64Var(&b.Rate, "rate", 1000, "selections per second in the steady phase")
 	fs.DurationVar(&b.Duration, "duration", 10*time.Second, "how long the steady phase selects")
+	fs.DurationVar(&b.Warmup, "warmup", 2*time.Second, "how long to select at the steady rate before the steady phase, reported apart: a server just started has cold connections and caches (0: no warm-up)")
 	fs.IntVar(&b.Users, "users", 100, "users, each with completed payments and a link to the related service")
 	fs.IntVar(&b.Burst, "burst", 2000, "selections queued as fast as possible after the steady phase, to measure the drain rate (0: no burst phase)")
 	fs.IntVar(&b.Workers, "workers", 32, "goroutines making selections")
 	fs.DurationVar(&b.Wait, "wait", 2*time.Minute, "how long to wait, after a phase's last selection, for its deliveries")
+	fs.BoolVar(&b.Timeline, "timeline", false, "also print the latency of the selections committed in each second of a phase, to see whether the slow ones cluster")
 	fs.StringVar(&b.CPUProfile, "cpuprofile", "", "write a CPU profile of the steady phase (the bench and the server are one process) to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: renkei bench deliveries [flags]\n\nflags:")
@@ -78,6 +83,8 @@ func parseDeliveriesBench(args []string, stderr io.Writer) (*deliveriesBench, er
 		return nil, fmt.Errorf("bench deliveries: --users must be at least 1")
 	case b.Burst < 0:
 		return nil, fmt.Errorf("bench deliveries: --burst must not be negative")
+	case b.Warmup < 0:
+		return nil, fmt.Errorf("bench deliveries: --warmup must not be negative")
 	case b.Workers < 1:
 		return nil, fmt.Errorf("bench deliveries: --workers must be at least 1")
 	case b.Wait <= 0:
@@ -86,9 +93,14 @@ func parseDeliveriesBench(args []string, stderr io.Writer) (*deliveriesBench, er
 	return b, nil
 }
 
-// steadyCount is how many selections the steady phase makes.
+// steadyCount is how many selections the steady phase makes, and
+// warmupCount how many the warm-up before it makes.
 func (b *deliveriesBench) steadyCount() int {
 	return max(1, int(b.Rate*b.Duration.Seconds()))
+}
+
+func (b *deliveriesBench) warmupCount() int {
+	return int(b.Rate * b.Warmup.Seconds())
 }
 
 func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error) {
@@ -105,7 +117,7 @@ func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error)
 	defer func() { err = errors.Join(err, undo()) }()
 
 	if isTerminal(b.stderr) {
-		fmt.Fprintf(b.stderr, "renkei bench deliveries: making %d payments and opening their completion views…\n", b.steadyCount()+b.Burst)
+		fmt.Fprintf(b.stderr, "renkei bench deliveries: making %d payments and opening their completion views…\n", b.warmupCount()+b.steadyCount()+b.Burst)
 	}
 	setupStart := time.Now()
 	fx, err := b.setup(ctx, m, rcv)
@@ -122,11 +134,19 @@ func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error)
 	fmt.Fprintf(w, "setup            %d users, %d completed payments with their completion views opened, %.1fs\n",
 		b.Users, len(fx.payments), setupTime.Seconds())
 
+	payments := fx.payments
+	if n := b.warmupCount(); n > 0 {
+		warm := b.phase(ctx, m, fx, payments[:n], b.Rate, rcv)
+		warm.name = "warm-up"
+		payments = payments[n:]
+		fmt.Fprintf(w, "warm-up phase    %.0f selections/s for %s, not counted below\n", b.Rate, b.Warmup)
+		warm.report(w, b.Wait)
+	}
 	stopProfile, err := startCPUProfile(b.CPUProfile)
 	if err != nil {
 		return err
 	}
-	steady := b.phase(ctx, m, fx, fx.payments[:b.steadyCount()], b.Rate, rcv)
+	steady := b.phase(ctx, m, fx, payments[:b.steadyCount()], b.Rate, rcv)
 	if err := stopProfile(); err != nil {
 		return err
 	}
@@ -134,7 +154,7 @@ func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error)
 	steady.report(w, b.Wait)
 	var burst *phaseResult
 	if b.Burst > 0 && ctx.Err() == nil {
-		burst = b.phase(ctx, m, fx, fx.payments[b.steadyCount():], 0, rcv)
+		burst = b.phase(ctx, m, fx, payments[b.steadyCount():], 0, rcv)
 		fmt.Fprintf(w, "burst phase      %d selections as fast as %d workers make them\n", b.Burst, b.Workers)
 		burst.report(w, b.Wait)
 	}
@@ -148,7 +168,7 @@ func (b *deliveriesBench) run(ctx context.Context, stdout io.Writer) (err error)
 		return fmt.Errorf("bench interrupted: %w", ctx.Err())
 	}
 	var errs []error
-	for _, r := range []*phaseResult{steady, burst} {
+	for _, r := range []*phaseResult{steady, burst} { // the warm-up's errors show in its report
 		if r != nil && r.errors > 0 {
 			errs = append(errs, fmt.Errorf("bench: %d of %d selections failed in the %s phase", r.errors, r.errors+int64(len(r.commits)), r.name))
 		}
@@ -275,7 +295,7 @@ func (b *deliveriesBench) setup(ctx context.Context, m *Main, rcv *benchPartner)
 	// Pay and open the completion view, a few goroutines at once; payment
 	// i belongs to user i % users, so consecutive selections spread over
 	// the users.
-	total := b.steadyCount() + b.Burst
+	total := b.warmupCount() + b.steadyCount() + b.Burst
 	payments := make([]benchPayment, total)
 	const setupWorkers = 8
 	var (
@@ -332,6 +352,7 @@ type phaseResult struct {
 	rate      float64 // 0: as fast as possible
 	start     time.Time
 	commits   map[string]time.Time // delivery id → when Select returned
+	timeline  bool
 	selectDur []time.Duration
 	lag       []time.Duration // how late each Select started against its schedule
 	lastSel   time.Time
@@ -344,7 +365,7 @@ type phaseResult struct {
 // phase selects on each payment, at rate per second or, with rate 0, as
 // fast as the workers can, then waits for the deliveries.
 func (b *deliveriesBench) phase(ctx context.Context, m *Main, fx *deliveriesFixture, payments []benchPayment, rate float64, rcv *benchPartner) *phaseResult {
-	r := &phaseResult{name: "steady", rate: rate, commits: map[string]time.Time{}, counts: map[string]int{}}
+	r := &phaseResult{name: "steady", rate: rate, timeline: b.Timeline, commits: map[string]time.Time{}, counts: map[string]int{}}
 	if rate == 0 {
 		r.name = "burst"
 	}
@@ -481,6 +502,27 @@ func (r *phaseResult) report(w io.Writer, wait time.Duration) {
 	}
 	for _, s := range r.samples {
 		fmt.Fprintf(w, "  error x%d  %s\n", r.counts[s], s)
+	}
+	if r.timeline {
+		r.reportTimeline(w)
+	}
+}
+
+// reportTimeline prints, for each second of the phase, the latency of the
+// messages whose selection committed in it.
+func (r *phaseResult) reportTimeline(w io.Writer) {
+	var secs [][]time.Duration
+	for id, at := range r.arrivals {
+		c := r.commits[id]
+		i := int(c.Sub(r.start) / time.Second)
+		for len(secs) <= i {
+			secs = append(secs, nil)
+		}
+		secs[i] = append(secs[i], at.Sub(c))
+	}
+	for i, lat := range secs {
+		slices.Sort(lat)
+		fmt.Fprintf(w, "    second %-3d %5d received  %s\n", i+1, len(lat), benchLatencies(lat))
 	}
 }
 

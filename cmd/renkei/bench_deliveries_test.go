@@ -11,13 +11,15 @@ import (
 )
 
 // TestBenchDeliveries runs `renkei bench deliveries` briefly on each engine:
-// every selection of both phases must reach the partner, verified, once.
+// every selection of every phase (warm-up, steady, burst) must reach the
+// partner, verified, once, and the timeline covers the steady phase.
 func TestBenchDeliveries(t *testing.T) {
 	t.Parallel()
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"bench", "deliveries", "--rate", "50", "--duration", "1s", "--burst", "20", "--users", "5", "--wait", "60s"}
+			args := []string{"bench", "deliveries", "--rate", "50", "--duration", "1s", "--burst", "20", "--users", "5", "--wait", "60s",
+				"--warmup", "500ms", "--timeline"}
 			if engine == "postgres" {
 				dsn := os.Getenv("RENKEI_TEST_POSTGRES")
 				if dsn == "" {
@@ -34,10 +36,10 @@ func TestBenchDeliveries(t *testing.T) {
 			}
 			report := out.String()
 			delivered := regexp.MustCompile(`(?m)^  delivered\s+(\d+) of (\d+)`).FindAllStringSubmatch(report, -1)
-			if len(delivered) != 2 {
+			if len(delivered) != 3 {
 				t.Fatalf("want a delivered line per phase:\n%s", report)
 			}
-			for i, want := range []int{50, 20} {
+			for i, want := range []int{25, 50, 20} {
 				got, _ := strconv.Atoi(delivered[i][1])
 				of, _ := strconv.Atoi(delivered[i][2])
 				if of != want || got != want {
@@ -48,8 +50,11 @@ func TestBenchDeliveries(t *testing.T) {
 			if m == nil {
 				t.Fatalf("no partner line:\n%s", report)
 			}
-			if m[2] != "70" || m[4] != "0" {
-				t.Errorf("partner saw %s distinct ids (want 70) and rejected %s calls:\n%s", m[2], m[4], report)
+			if m[2] != "95" || m[4] != "0" {
+				t.Errorf("partner saw %s distinct ids (want 95) and rejected %s calls:\n%s", m[2], m[4], report)
+			}
+			if !regexp.MustCompile(`(?m)^    second 1 +\d+ received  p50 `).MatchString(report) {
+				t.Errorf("no timeline:\n%s", report)
 			}
 			if want := "engine           " + engine; !strings.Contains(report, want) {
 				t.Errorf("report does not say %q:\n%s", want, report)
