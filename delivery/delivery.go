@@ -84,12 +84,10 @@ type Engine struct {
 	mu        sync.Mutex
 	endpoints map[string]*endpoint
 
-	// The attempt log is written in groups: workers hand their results to
-	// one writer, which commits whatever has gathered in one transaction.
-	recMu   sync.RWMutex
-	recOn   bool
-	records chan recordReq
-	recDone chan struct{}
+	// Workers load their deliveries and log their attempts in groups:
+	// under load one round trip serves many.
+	load   *group[string, *store.Outgoing]
+	record *group[store.Attempted, struct{}]
 
 	delivered *prometheus.CounterVec
 	latency   prometheus.Histogram
@@ -127,6 +125,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Engine, error) {
 	pol.IdlePerHost = max(pol.IdlePerHost, cfg.PerEndpoint)
 	e := &Engine{store: st, cfg: cfg, endpoints: map[string]*endpoint{}, client: pol.Client(cfg.Timeout)}
 	e.metrics(cfg.Metrics)
+	e.groups()
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{e: e})
@@ -217,91 +216,40 @@ func (e *Engine) EnqueueTx(ctx context.Context, tx any, deliveryID string) error
 
 // Start begins working jobs (on nodes configured to work).
 func (e *Engine) Start(ctx context.Context) error {
-	e.recMu.Lock()
-	if !e.recOn {
-		e.recOn, e.records, e.recDone = true, make(chan recordReq, recordBatch), make(chan struct{})
-		go e.recordLoop(e.records, e.recDone)
-	}
-	e.recMu.Unlock()
+	e.load.start()
+	e.record.start()
 	return e.start(ctx)
 }
 
 // Stop lets running attempts finish (bounded by ctx) and stops.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.stop(ctx)
-	e.recMu.Lock()
-	on, done := e.recOn, e.recDone
-	if on {
-		e.recOn = false
-		close(e.records)
-	}
-	e.recMu.Unlock()
-	if on {
-		<-done // what was handed over is written
-	}
+	e.load.stop()
+	e.record.stop() // what was handed over is written
 	e.client.CloseIdleConnections()
 	return err
 }
 
-// recordBatch bounds how many attempts one transaction logs.
-const recordBatch = 128
+// groupMax bounds how many calls one grouped round trip serves.
+const groupMax = 128
 
-type recordReq struct {
-	a    store.Attempted
-	done chan error
-}
-
-// record logs one attempt and returns once it is committed, together with
-// whatever other attempts were waiting (a group commit): under load one
-// transaction serves many deliveries instead of one each.
-func (e *Engine) record(ctx context.Context, a store.Attempted) error {
-	e.recMu.RLock()
-	if !e.recOn {
-		e.recMu.RUnlock()
-		return e.store.RecordAttempts(ctx, []store.Attempted{a})
-	}
-	req := recordReq{a: a, done: make(chan error, 1)}
-	e.records <- req // the loop drains the channel until Stop closes it
-	e.recMu.RUnlock()
-	return <-req.done
-}
-
-func (e *Engine) recordLoop(reqs <-chan recordReq, done chan<- struct{}) {
-	defer close(done)
-	ctx := context.Background()
-	batch := make([]recordReq, 0, recordBatch)
-	as := make([]store.Attempted, 0, recordBatch)
-	for first := range reqs {
-		batch = append(batch[:0], first)
-	gather:
-		for len(batch) < recordBatch {
-			select {
-			case r, ok := <-reqs:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			default:
-				break gather
+func (e *Engine) groups() {
+	e.load = &group[string, *store.Outgoing]{name: "load deliveries", max: groupMax, log: e.cfg.Log,
+		fn: func(ctx context.Context, ids []string) ([]*store.Outgoing, error) {
+			m, err := e.store.OutgoingMany(ctx, ids)
+			if err != nil {
+				return nil, err
 			}
-		}
-		as = as[:0]
-		for _, r := range batch {
-			as = append(as, r.a)
-		}
-		err := e.store.RecordAttempts(ctx, as)
-		if err != nil && len(batch) > 1 {
-			// One bad attempt must not fail the others: write them alone.
-			e.cfg.Log.Warn("attempt log group failed; writing one by one", "attempts", len(batch), "err", err)
-			for _, r := range batch {
-				r.done <- e.store.RecordAttempts(ctx, []store.Attempted{r.a})
+			out := make([]*store.Outgoing, len(ids))
+			for i, id := range ids {
+				out[i] = m[id] // nil: no such delivery
 			}
-			continue
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
+			return out, nil
+		}}
+	e.record = &group[store.Attempted, struct{}]{name: "log attempts", max: groupMax, log: e.cfg.Log,
+		fn: func(ctx context.Context, as []store.Attempted) ([]struct{}, error) {
+			return make([]struct{}, len(as)), e.store.RecordAttempts(ctx, as)
+		}}
 }
 
 func (e *Engine) endpoint(serviceID string) *endpoint {
@@ -333,20 +281,21 @@ func (w *worker) NextRetry(job *river.Job[Args]) time.Time {
 // Work makes one attempt at one delivery.
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	e := w.e
-	o, err := e.store.Outgoing(ctx, job.Args.DeliveryID)
-	if renkei.ErrorCode(err) == renkei.ENOTFOUND {
-		return nil // nothing to send (never happens: the row commits with the job)
-	} else if err != nil {
+	o, err := e.load.do(ctx, job.Args.DeliveryID)
+	if err != nil {
 		return err
+	} else if o == nil {
+		return nil // nothing to send (never happens: the row commits with the job)
 	}
 	if o.Delivery.Status != renkei.DeliveryQueued {
 		return nil // canceled by an unlink, or already delivered by a replay
 	}
 	if !o.Enabled {
 		e.delivered.WithLabelValues("endpoint_disabled").Inc()
-		return e.record(ctx, store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
+		_, err := e.record.do(ctx, store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
 			AttemptResult: store.AttemptResult{Attempt: job.Attempt, StartedAt: time.Now(),
 				Err: "Not sent: the related service or its endpoint is disabled.", Final: true}})
+		return err
 	}
 	ep := e.endpoint(o.Delivery.ServiceID)
 	// Wait a little for the endpoint's slot before giving the job back:
@@ -387,7 +336,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	final := a.Gone || job.Attempt >= job.MaxAttempts
 	res := store.AttemptResult{Attempt: job.Attempt, StartedAt: started, Duration: a.Duration, Status: a.Status,
 		Body: a.Body, Err: a.Err, Delivered: a.Delivered, Gone: a.Gone, Final: final}
-	if err := e.record(context.WithoutCancel(ctx), store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
+	if _, err := e.record.do(context.WithoutCancel(ctx), store.Attempted{DeliveryID: o.Delivery.ID, ServiceID: o.Delivery.ServiceID,
 		AttemptResult: res}); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}

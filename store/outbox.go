@@ -82,34 +82,58 @@ type Outgoing struct {
 
 // Outgoing loads a delivery with its endpoint for sending, in one query.
 func (s *Store) Outgoing(ctx context.Context, id string) (*Outgoing, error) {
-	var (
-		d                         renkei.Delivery
-		delivered, created, until int64
-		url, secret, old          string
-		enabled                   int
-	)
-	err := s.eng.queryRow(ctx, `SELECT `+prefixed("d.", deliveryCols)+`, r.webhook_url, r.secret, r.old_secret, r.old_secret_until, r.enabled
-		FROM deliveries d JOIN related_services r ON r.id = d.service_id WHERE d.id = ?`, id).Scan(
-		&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body,
-		&d.Attempts, &d.LastError, &delivered, &created, &url, &secret, &old, &until, &enabled)
-	if isNoRows(err) {
-		return nil, renkei.Errorf(renkei.ENOTFOUND, "No delivery %s.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("load delivery %s with its endpoint: %w", id, err)
+	os, err := s.OutgoingMany(ctx, []string{id})
+	if err != nil {
+		return nil, err
 	}
-	d.DeliveredAt, d.CreatedAt = optTime(delivered), fromMicros(created)
-	o := &Outgoing{Delivery: &d, URL: url, Enabled: enabled == 1}
-	for _, sealed := range []string{secret, old} {
-		if sealed == "" || (sealed == old && micros(s.now()) >= until) {
-			continue
-		}
-		plain, err := s.openSecret(sealed)
-		if err != nil {
-			return nil, fmt.Errorf("open secret of %s: %w", d.ServiceID, err)
-		}
-		o.Secrets = append(o.Secrets, plain)
+	o, ok := os[id]
+	if !ok {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No delivery %s.", id)
 	}
 	return o, nil
+}
+
+// OutgoingMany loads several deliveries with their endpoints in one query,
+// keyed by delivery id; an id that matches nothing is left out.
+func (s *Store) OutgoingMany(ctx context.Context, ids []string) (map[string]*Outgoing, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	r, err := s.eng.query(ctx, `SELECT `+prefixed("d.", deliveryCols)+`, r.webhook_url, r.secret, r.old_secret, r.old_secret_until, r.enabled
+		FROM deliveries d JOIN related_services r ON r.id = d.service_id WHERE d.id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load deliveries with their endpoints: %w", err)
+	}
+	defer r.Close()
+	out := make(map[string]*Outgoing, len(ids))
+	now := micros(s.now())
+	for r.Next() {
+		var (
+			d                         renkei.Delivery
+			delivered, created, until int64
+			url, secret, old          string
+			enabled                   int
+		)
+		if err := r.Scan(&d.ID, &d.ServiceID, &d.UserID, &d.PaymentID, &d.Type, &d.Source, &d.Sequence, &d.Status, &d.Body,
+			&d.Attempts, &d.LastError, &delivered, &created, &url, &secret, &old, &until, &enabled); err != nil {
+			return nil, fmt.Errorf("load deliveries with their endpoints: %w", err)
+		}
+		d.DeliveredAt, d.CreatedAt = optTime(delivered), fromMicros(created)
+		o := &Outgoing{Delivery: &d, URL: url, Enabled: enabled == 1}
+		for _, sealed := range []string{secret, old} {
+			if sealed == "" || (sealed == old && now >= until) {
+				continue
+			}
+			plain, err := s.openSecret(sealed)
+			if err != nil {
+				return nil, fmt.Errorf("open secret of %s: %w", d.ServiceID, err)
+			}
+			o.Secrets = append(o.Secrets, plain)
+		}
+		out[d.ID] = o
+	}
+	return out, r.Err()
 }
 
 // openSecret opens a sealed secret once and remembers it: a sealed value
