@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -359,6 +360,33 @@ func (r sqlRows) Close() { r.Rows.Close() }
 type pgEngine struct {
 	pool *pgxpool.Pool
 	db   *sql.DB // for goose only
+	rt   *roundTrips
+}
+
+// roundTrips counts what the pool sends to PostgreSQL and waits for: each
+// statement, and each batch as one. It is how `renkei bench deliveries`
+// shows what a selection costs.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// RoundTrips is how many statements and batches this store (and the job
+// queue sharing its pool) has sent to PostgreSQL; 0 on SQLite.
+func (s *Store) RoundTrips() int64 {
+	if e, ok := s.eng.(*pgEngine); ok {
+		return e.rt.n.Load()
+	}
+	return 0
 }
 
 func openPostgres(ctx context.Context, dsn string) (*pgEngine, error) {
@@ -373,6 +401,8 @@ func openPostgres(ctx context.Context, dsn string) (*pgEngine, error) {
 	}
 	// What we acknowledged we keep: never let a session turn this off.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -381,7 +411,7 @@ func openPostgres(ctx context.Context, dsn string) (*pgEngine, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &pgEngine{pool: pool, db: stdlib.OpenDBFromPool(pool)}, nil
+	return &pgEngine{pool: pool, db: stdlib.OpenDBFromPool(pool), rt: rt}, nil
 }
 
 func (e *pgEngine) name() string { return Postgres }

@@ -348,24 +348,27 @@ func (b *deliveriesBench) setup(ctx context.Context, m *Main, rcv *benchPartner)
 
 // phaseResult is what one phase measured.
 type phaseResult struct {
-	name      string
-	rate      float64 // 0: as fast as possible
-	start     time.Time
-	commits   map[string]time.Time // delivery id → when Select returned
-	timeline  bool
-	selectDur []time.Duration
-	lag       []time.Duration // how late each Select started against its schedule
-	lastSel   time.Time
-	errors    int64
-	samples   []string
-	counts    map[string]int
-	arrivals  map[string]time.Time // delivery id → the partner's receipt, for this phase's ids
+	name     string
+	rate     float64 // 0: as fast as possible
+	start    time.Time
+	commits  map[string]time.Time // delivery id → when Select returned
+	timeline bool
+	// roundTrips is what the server sent PostgreSQL during the phase.
+	roundTrips int64
+	selectDur  []time.Duration
+	lag        []time.Duration // how late each Select started against its schedule
+	lastSel    time.Time
+	errors     int64
+	samples    []string
+	counts     map[string]int
+	arrivals   map[string]time.Time // delivery id → the partner's receipt, for this phase's ids
 }
 
 // phase selects on each payment, at rate per second or, with rate 0, as
 // fast as the workers can, then waits for the deliveries.
 func (b *deliveriesBench) phase(ctx context.Context, m *Main, fx *deliveriesFixture, payments []benchPayment, rate float64, rcv *benchPartner) *phaseResult {
 	r := &phaseResult{name: "steady", rate: rate, timeline: b.Timeline, commits: map[string]time.Time{}, counts: map[string]int{}}
+	trips := m.Store.RoundTrips()
 	if rate == 0 {
 		r.name = "burst"
 	}
@@ -440,6 +443,7 @@ func (b *deliveriesBench) phase(ctx context.Context, m *Main, fx *deliveriesFixt
 		}
 		sleepCtx(ctx, 20*time.Millisecond)
 	}
+	r.roundTrips = m.Store.RoundTrips() - trips
 	return r
 }
 
@@ -499,6 +503,10 @@ func (r *phaseResult) report(w io.Writer, wait time.Duration) {
 		fmt.Fprintf(w, "  latency        %s (commit → partner receipt; \"inf\" = not received)\n", benchLatenciesInf(lat))
 	} else {
 		fmt.Fprintf(w, "  latency        %s (commit → partner receipt)\n", benchLatencies(lat))
+	}
+	if r.roundTrips > 0 && n > 0 {
+		fmt.Fprintf(w, "  round trips    %.1f per selection with its delivery (%d statements and batches the server sent PostgreSQL)\n",
+			float64(r.roundTrips)/float64(n), r.roundTrips)
 	}
 	for _, s := range r.samples {
 		fmt.Fprintf(w, "  error x%d  %s\n", r.counts[s], s)
