@@ -3,30 +3,14 @@ package http_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/renkei/renkei/internal/browsertest"
 )
-
-// pagesChromium finds a Chromium to drive. CI installs one (.ci/run), so
-// there a missing browser fails the test instead of skipping it.
-func pagesChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found: CI must install it (apt-get install chromium fonts-noto-cjk)")
-	}
-	t.Skip("Chromium not found; install the chromium package to run browser tests")
-	return ""
-}
 
 // pagesArtifacts is test-artifacts/ at the repository root (the parent of
 // this package's folder), where the screenshots go for people to look at.
@@ -44,37 +28,8 @@ func pagesArtifacts(t *testing.T) string {
 }
 
 // pagesChrome starts a headless Chromium for one test and returns its
-// first tab. Cleanups run last-in first-out: the tabs close, then the
-// browser exits (cancelAlloc waits for it), then the server stops.
-func pagesChrome(t *testing.T) context.Context {
-	t.Helper()
-	exe := pagesChromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 740),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		chromedp.Cancel(browser)
-		cancelBrowser()
-	})
-	if err := chromedp.Do(browser); err != nil { // starts Chromium, with no deadline
-		t.Fatal(err)
-	}
-	return browser
-}
+// first tab; it closes before the server stops.
+func pagesChrome(t *testing.T) context.Context { return browsertest.Chrome(t) }
 
 // pagesPhoneSize is a 360 × 740 phone at twice the pixels.
 var pagesPhoneSize = chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile)

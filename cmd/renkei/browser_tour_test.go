@@ -8,31 +8,14 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/renkei/renkei/internal/browsertest"
 )
-
-// tourChromium finds a Chromium to drive, as the page tests in http/ do.
-// CI installs one (.ci/run), so there a missing browser fails the test
-// instead of skipping it.
-func tourChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found: CI must install it (apt-get install chromium fonts-noto-cjk)")
-	}
-	t.Skip("Chromium not found; install the chromium package to run the browser tour")
-	return ""
-}
 
 // tourPhone is a 360 × 740 phone at one pixel per CSS pixel, which keeps
 // the README's screenshots small.
@@ -64,7 +47,7 @@ const tourKakeiboRows = `Array.from(document.querySelectorAll("ul.entries li")).
 // so another device with cookies of its own) and a desk tab for the
 // partners' pages and the admin.
 func TestBrowserTour(t *testing.T) {
-	exe := tourChromium(t)
+	browsertest.Find(t) // skip before starting anything
 	started := time.Now()
 	dir := t.TempDir()
 	m, _ := startMain(t, dir, "")
@@ -90,32 +73,8 @@ func TestBrowserTour(t *testing.T) {
 	}
 
 	// The browser. Cleanups run last-in first-out: the tabs close, the
-	// browser exits (cancelAlloc waits for it), then Main stops.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 740),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		chromedp.Cancel(browser)
-		cancelBrowser()
-	})
-	if err := chromedp.Do(browser); err != nil { // starts Chromium, with no deadline
-		t.Fatal(err)
-	}
+	// browser exits, then Main stops.
+	browser := browsertest.Chrome(t, chromedp.Flag("lang", "en-US"))
 	// One deadline for the whole tour: a hung page fails, never blocks.
 	tour, cancelTour := context.WithTimeout(browser, 60*time.Second)
 	defer cancelTour()
