@@ -163,7 +163,7 @@ func scoped(p *renkei.Payment, scopes []string, user string, seq int64, source s
 // sendByLinks queues the payment to every enabled service the user has an
 // automatic link with, in the payment's own transaction (source "link").
 func (s *Store) sendByLinks(ctx context.Context, t tx, p *renkei.Payment) error {
-	svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+	svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r
 		JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND l.auto = 1 AND r.enabled = 1
 		ORDER BY r.id`, p.UserID)
 	if err != nil {
@@ -181,7 +181,7 @@ func (s *Store) sendByLinks(ctx context.Context, t tx, p *renkei.Payment) error 
 // link) of its refund, in the refund's transaction, unless the user has
 // since revoked a link to it.
 func (s *Store) sendRefund(ctx context.Context, t tx, p *renkei.Payment, rf *renkei.Refund) error {
-	svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+	svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r
 		WHERE r.enabled = 1 AND r.id IN (SELECT d.service_id FROM deliveries d
 			WHERE d.payment_id = ? AND d.type = 'payment.completed' AND d.status <> 'canceled')
 		AND NOT EXISTS (SELECT 1 FROM links l WHERE l.user_id = ? AND l.service_id = r.id AND l.status = 'revoked'
@@ -206,6 +206,16 @@ func (s *Store) sendRefund(ctx context.Context, t tx, p *renkei.Payment, rf *ren
 	}
 	return nil
 }
+
+// The column lists as the joins of hot queries name them, built once.
+var (
+	rServiceCols  = prefixed("r.", serviceCols)
+	dDeliveryCols = prefixed("d.", deliveryCols)
+)
+
+// sentPayment matches, in deliveries, the messages that gave a service a
+// payment: its payment.completed, unless an unlink canceled it.
+const sentPayment = `type = 'payment.completed' AND status <> 'canceled'`
 
 // prefixed qualifies a column list with a table alias.
 func prefixed(alias, cols string) string {

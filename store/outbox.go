@@ -96,12 +96,12 @@ func (s *Store) Outgoing(ctx context.Context, id string) (*Outgoing, error) {
 // OutgoingMany loads several deliveries with their endpoints in one query,
 // keyed by delivery id; an id that matches nothing is left out.
 func (s *Store) OutgoingMany(ctx context.Context, ids []string) (map[string]*Outgoing, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	if len(ids) == 0 {
+		return map[string]*Outgoing{}, nil
 	}
-	r, err := s.eng.query(ctx, `SELECT `+prefixed("d.", deliveryCols)+`, r.webhook_url, r.secret, r.old_secret, r.old_secret_until, r.enabled
-		FROM deliveries d JOIN related_services r ON r.id = d.service_id WHERE d.id IN (`+placeholders(len(ids))+`)`, args...)
+	in, args := inList(ids)
+	r, err := s.eng.query(ctx, `SELECT `+dDeliveryCols+`, r.webhook_url, r.secret, r.old_secret, r.old_secret_until, r.enabled
+		FROM deliveries d JOIN related_services r ON r.id = d.service_id WHERE d.id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load deliveries with their endpoints: %w", err)
 	}
@@ -191,9 +191,8 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 	return s.inTx(ctx, func(t tx) error {
 		now := s.now()
 		var (
-			vals      []string
-			args      []any
-			delivered []any
+			rows      [][]any
+			delivered []string
 			// clean is the services whose every attempt here was delivered;
 			// the others get their health worked out attempt by attempt.
 			clean = map[string]bool{}
@@ -206,9 +205,8 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 					return fmt.Errorf("load delivery %s: %w", a.DeliveryID, err)
 				}
 			}
-			vals = append(vals, `(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			args = append(args, s.ids.New(renkei.PrefixAttempt), a.DeliveryID, a.ServiceID, a.Attempt, micros(a.StartedAt),
-				a.Duration.Microseconds(), a.Status, a.Body, a.Err)
+			rows = append(rows, []any{s.ids.New(renkei.PrefixAttempt), a.DeliveryID, a.ServiceID, a.Attempt, micros(a.StartedAt),
+				a.Duration.Microseconds(), a.Status, a.Body, a.Err})
 			if _, seen := clean[a.ServiceID]; !seen {
 				clean[a.ServiceID] = true
 				order = append(order, a.ServiceID)
@@ -233,22 +231,30 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 		}
 		// The common case, attempts that delivered, needs no reads: its
 		// statements go with the commit (one round trip on PostgreSQL).
-		t.later(stmt{q: `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
-			VALUES ` + strings.Join(vals, ", "), args: args})
-		if len(delivered) > 0 {
-			t.later(stmt{q: `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
-				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (` + placeholders(len(delivered)) + `)`,
-				args: append([]any{micros(now), micros(now)}, delivered...)})
+		for _, k := range powerChunks(len(rows)) {
+			var args []any
+			for _, r := range rows[:k] {
+				args = append(args, r...)
+			}
+			rows = rows[k:]
+			t.later(stmt{q: `INSERT INTO delivery_attempts (id, delivery_id, service_id, attempt, started_at, duration_us, status_code, response_body, error)
+				VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?), `, k), ", "), args: args})
 		}
-		var healthy []any
+		if len(delivered) > 0 {
+			in, ids := inList(delivered)
+			t.later(stmt{q: `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
+				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (` + in + `)`,
+				args: append([]any{micros(now), micros(now)}, ids...)})
+		}
+		var healthy []string
 		for _, id := range order {
 			if clean[id] {
 				healthy = append(healthy, id)
 			}
 		}
 		if len(healthy) > 0 {
-			t.later(stmt{q: `UPDATE related_services SET failing_since = 0 WHERE failing_since <> 0 AND id IN (` +
-				placeholders(len(healthy)) + `)`, args: healthy})
+			in, ids := inList(healthy)
+			t.later(stmt{q: `UPDATE related_services SET failing_since = 0 WHERE failing_since <> 0 AND id IN (` + in + `)`, args: ids})
 		}
 		for _, a := range as {
 			if !clean[a.ServiceID] {
@@ -289,9 +295,35 @@ func (s *Store) endpointHealth(ctx context.Context, t tx, serviceID string, a At
 	return err
 }
 
-// placeholders is "?, ?, …" n times.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+// inList is the "?, ?, …" of an IN list and its arguments, padded to a
+// power of two by repeating the last value (which matches nothing more).
+// Lists of any length thus share a few statement texts, and each engine
+// prepares and plans a few statements instead of one per length.
+func inList[T any](vs []T) (string, []any) {
+	n := 1
+	for n < len(vs) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i := range args {
+		args[i] = vs[min(i, len(vs)-1)]
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", "), args
+}
+
+// powerChunks cuts n into chunks whose sizes are powers of two, largest
+// first (13 is 8, 4, 1), for multi-row statements of a few shapes only.
+func powerChunks(n int) []int {
+	var out []int
+	for n > 0 {
+		k := 1
+		for k*2 <= n {
+			k *= 2
+		}
+		out = append(out, k)
+		n -= k
+	}
+	return out
 }
 
 // Attempts lists a delivery's attempts, oldest first.
@@ -368,8 +400,8 @@ func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done i
 				if err != nil {
 					return err
 				}
-				if n > 0 && s.Outbox != nil {
-					if err := s.Outbox.EnqueueTx(ctx, t.raw(), id); err != nil {
+				if n > 0 {
+					if err := s.outbox(ctx, t, id); err != nil {
 						return err
 					}
 				}

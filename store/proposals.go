@@ -131,7 +131,7 @@ func (s *Store) candidate(ctx context.Context, q querier, p *renkei.Payment, rs 
 		return c, fmt.Errorf("read link: %w", err)
 	}
 	var sent int
-	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled'`,
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE payment_id = ? AND service_id = ? AND `+sentPayment,
 		p.ID, rs.ID).Scan(&sent); err != nil {
 		return c, fmt.Errorf("read deliveries: %w", err)
 	}
@@ -255,8 +255,8 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 				p, payErr = scanPayment(r)
 				return nil
 			}},
-			stmt{q: `SELECT pr.id, pr.status, (SELECT COUNT(*) FROM deliveries d WHERE d.payment_id = pr.payment_id
-				AND d.service_id = pr.service_id AND d.type = 'payment.completed' AND d.status <> 'canceled'), ` + prefixed("r.", serviceCols) + `
+			stmt{q: `SELECT pr.id, pr.status, (SELECT COUNT(*) FROM deliveries WHERE payment_id = pr.payment_id
+				AND service_id = pr.service_id AND ` + sentPayment + `), ` + rServiceCols + `
 				FROM proposals pr JOIN related_services r ON r.id = pr.service_id WHERE pr.payment_id = ? AND pr.service_id = ?`,
 				args: []any{paymentID, in.ServiceID}, scan: func(r row) error {
 					rs, propErr = scanService(prefixRow{r, &propID, &status, &sent})
@@ -269,7 +269,7 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 			stmt{q: `SELECT pseudonym FROM pseudonyms WHERE user_id = ? AND service_id = ?`, args: []any{userID, in.ServiceID},
 				scan: func(r row) error { pErr = r.Scan(&pseudo); return nil }},
 			stmt{q: `INSERT INTO streams (user_id, service_id, seq) SELECT ?, ?, 1
-				WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE payment_id = ? AND service_id = ? AND type = 'payment.completed' AND status <> 'canceled')
+				WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE payment_id = ? AND service_id = ? AND ` + sentPayment + `)
 				ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`,
 				args: []any{userID, in.ServiceID, paymentID, in.ServiceID},
 				scan: func(r row) error { seqErr = r.Scan(&seq); return nil }},

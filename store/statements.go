@@ -86,7 +86,7 @@ func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.
 		return err
 	}
 	for _, p := range payments {
-		svcs, err := s.services(ctx, t, `SELECT `+prefixed("r.", serviceCols)+` FROM related_services r
+		svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r
 			JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND r.enabled = 1 ORDER BY r.id`, p.UserID)
 		if err != nil {
 			return err

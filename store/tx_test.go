@@ -107,3 +107,32 @@ func TestTxBatchAndLater(t *testing.T) {
 		})
 	}
 }
+
+// TestStatementShapes: IN lists are padded to a power of two with their
+// last value, and multi-row inserts are cut into power-of-two chunks, so a
+// group of any size uses one of a few statement texts.
+func TestStatementShapes(t *testing.T) {
+	for n, want := range map[int][]int{1: {1}, 2: {2}, 3: {2, 1}, 13: {8, 4, 1}, 128: {128}, 0: nil} {
+		got := powerChunks(n)
+		sum := 0
+		for _, k := range got {
+			sum += k
+		}
+		if len(got) != len(want) || sum != n {
+			t.Errorf("powerChunks(%d) = %v, want %v", n, got, want)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("powerChunks(%d) = %v, want %v", n, got, want)
+			}
+		}
+	}
+	q, args := inList([]string{"a", "b", "c"})
+	if q != "?, ?, ?, ?" || len(args) != 4 || args[2] != "c" || args[3] != "c" {
+		t.Errorf("inList of 3: %q %v", q, args)
+	}
+	if q, args := inList([]string{"a"}); q != "?" || len(args) != 1 {
+		t.Errorf("inList of 1: %q %v", q, args)
+	}
+}
