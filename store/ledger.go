@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/renkei/renkei"
@@ -63,18 +65,24 @@ func (s *Store) transfer(ctx context.Context, t tx, kind, refID, counterparty, c
 	}
 	now := micros(s.Now())
 	txnID := s.ids.New(renkei.PrefixTxn)
-	// The debits go first so an overdraft is found before any row exists.
-	ordered := make([]leg, 0, len(legs))
-	for _, l := range legs {
-		if l.amount < 0 {
-			ordered = append(ordered, l)
+	// Rows are locked in one order for every kind of transfer: wallets
+	// first, then the other accounts, each by id. A payment (wallet →
+	// merchant) and a refund (merchant → wallet) between the same two
+	// accounts then queue behind each other instead of deadlocking. Wallets
+	// are the only guarded accounts, so with one wallet leg (every transfer
+	// we make) an overdraft is still found before any balance moved, which
+	// lets a decline be recorded in the same transaction.
+	ordered := slices.Clone(legs)
+	slices.SortFunc(ordered, func(a, b leg) int {
+		aw, bw := strings.HasPrefix(a.accountID, renkei.PrefixWallet), strings.HasPrefix(b.accountID, renkei.PrefixWallet)
+		if aw != bw {
+			if aw {
+				return -1
+			}
+			return 1
 		}
-	}
-	for _, l := range legs {
-		if l.amount > 0 {
-			ordered = append(ordered, l)
-		}
-	}
+		return strings.Compare(a.accountID, b.accountID)
+	})
 	balances := make([]int64, len(ordered))
 	for i, l := range ordered {
 		// Only wallets are guarded; merchant and funding accounts may go
