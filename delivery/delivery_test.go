@@ -397,3 +397,61 @@ func TestManyAtOnceEachLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestUnlinkDuringSendDeliveredWins: the user unlinks while the partner is
+// still answering a message. The partner answered 2xx, so it has the
+// payment: the delivery is recorded delivered, not canceled, and after the
+// user links again a refund of that payment is sent to the partner.
+func TestUnlinkDuringSendDeliveredWins(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			rcv := newReceiver(t)
+			arrived, unlinked := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			rcv.fail = func(call int64) int {
+				if call == 1 {
+					// Hold the first answer until the unlink has committed.
+					once.Do(func() { close(arrived) })
+					<-unlinked
+				}
+				return 0
+			}
+			e := newEnv(t, engine, rcv, nil)
+			ctx := context.Background()
+			p := e.pay(t, 2400)
+			select {
+			case <-arrived:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the message never reached the partner")
+			}
+			links, err := e.st.ListLinks(ctx, e.user.ID)
+			must(t, err)
+			_, err = e.st.RevokeLink(ctx, e.user.ID, links[0].ID)
+			close(unlinked)
+			must(t, err)
+
+			var d *renkei.Delivery
+			waitFor(t, "the attempt to be recorded", func() bool {
+				ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{ServiceID: e.svc.ID})
+				must(t, err)
+				d = ds[0]
+				return len(ds) == 1 && d.Attempts == 1
+			})
+			if d.Status != renkei.DeliveryDelivered || d.DeliveredAt == nil {
+				t.Fatalf("the partner acknowledged the message, but its delivery is %s (delivered at %v)", d.Status, d.DeliveredAt)
+			}
+
+			_, err = e.st.CreateLink(ctx, e.user.ID, e.svc.ID, false)
+			must(t, err)
+			rf, err := e.st.CreateRefund(ctx, renkei.CreateRefund{PaymentID: p.ID, Amount: 400})
+			must(t, err)
+			waitFor(t, "the refund message", func() bool { return len(rcv.messages()) == 2 })
+			m := rcv.messages()[1].msg
+			if m.Type != renkei.EventPaymentRefunded || m.Data.PaymentID != p.ID || m.Data.RefundID != rf.ID {
+				t.Fatalf("second message %+v, want the refund %s of %s", m, rf.ID, p.ID)
+			}
+		})
+	}
+}

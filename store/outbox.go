@@ -179,11 +179,13 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a AttemptR
 
 // RecordAttempts logs attempts and moves their deliveries and endpoints'
 // health, all in one transaction: each delivery becomes delivered, queued
-// again for a retry, or failed (a canceled one stays canceled: an unlink
-// won the race); an endpoint failing without a break for DisableAfter, or
-// answering 410, is disabled with the reason recorded. The delivery
-// engine writes its attempts in groups through here, so a busy node
-// commits once for many deliveries.
+// again for a retry, or failed. A delivery an unlink canceled while it was
+// in flight stays canceled when the attempt failed, but becomes delivered
+// when the partner answered 2xx: the partner has the payment, and what
+// follows (a refund after a relink) must know it. An endpoint failing
+// without a break for DisableAfter, or answering 410, is disabled with the
+// reason recorded. The delivery engine writes its attempts in groups
+// through here, so a busy node commits once for many deliveries.
 func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 	if len(as) == 0 {
 		return nil
@@ -242,7 +244,7 @@ func (s *Store) RecordAttempts(ctx context.Context, as []Attempted) error {
 		}
 		if len(delivered) > 0 {
 			in, ids := inList(delivered)
-			t.later(stmt{q: `UPDATE deliveries SET status = CASE status WHEN 'canceled' THEN status ELSE 'delivered' END,
+			t.later(stmt{q: `UPDATE deliveries SET status = 'delivered',
 				attempts = attempts + 1, last_error = '', delivered_at = ?, updated_at = ? WHERE id IN (` + in + `)`,
 				args: append([]any{micros(now), micros(now)}, ids...)})
 		}
