@@ -75,7 +75,15 @@ func (s *Store) decide(ctx context.Context, t tx, p *renkei.Payment) error {
 	} else if n == 0 {
 		return nil // another view decided first
 	}
-	svcs, err := s.services(ctx, t, `SELECT `+serviceCols+` FROM related_services ORDER BY id LIMIT 200`)
+	k := MaxProposals
+	if k <= 0 {
+		k = policy.DefaultMaxProposals
+	}
+	ids, err := s.candidateIDs(ctx, t, p, k, now)
+	if err != nil {
+		return err
+	}
+	svcs, err := s.servicesByID(ctx, t, ids)
 	if err != nil {
 		return err
 	}
@@ -111,11 +119,7 @@ func (s *Store) decide(ctx context.Context, t tx, p *renkei.Payment) error {
 // payment: the service, the user's history with it, the link, and whether
 // the payment already went there.
 func (s *Store) candidate(ctx context.Context, q querier, p *renkei.Payment, rs *renkei.RelatedService, now time.Time) (policy.Candidate, error) {
-	c := policy.Candidate{Service: policy.Service{
-		ID: rs.ID, Name: rs.Name, Enabled: rs.Enabled, BaseThreshold: rs.Policy.BaseThreshold,
-		Floor: rs.Policy.Floor, Ceiling: rs.Policy.Ceiling, Categories: rs.Policy.MerchantCategories,
-		RequiredFields: []string{renkei.ScopeAmount}, Scopes: rs.Scopes,
-	}}
+	c := policy.Candidate{Service: policyService(rs)}
 	h, err := s.history(ctx, q, p.UserID, rs.ID, now)
 	if err != nil {
 		return c, err

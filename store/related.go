@@ -31,12 +31,18 @@ func (s *Store) CreateRelatedService(ctx context.Context, in renkei.RelatedServi
 	}
 	rs := serviceFrom(s.ids.New(renkei.PrefixRelatedService), in, s.now())
 	rs.WebhookSecret = secret
-	if _, err := s.eng.exec(ctx, `INSERT INTO related_services (id, name, icon_url, description_ja, description_en, app_url,
-		app_category, webhook_url, scopes, input, policy, enabled, key_hash, secret, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		rs.ID, rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
-		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), HashToken(key), sealed, micros(rs.CreatedAt)); err != nil {
-		return nil, "", fmt.Errorf("insert related service: %w", err)
+	err = s.inTx(ctx, func(t tx) error {
+		if _, err := t.exec(ctx, `INSERT INTO related_services (id, name, icon_url, description_ja, description_en, app_url,
+			app_category, webhook_url, scopes, input, policy, enabled, key_hash, secret, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rs.ID, rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
+			mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), HashToken(key), sealed, micros(rs.CreatedAt)); err != nil {
+			return fmt.Errorf("insert related service: %w", err)
+		}
+		return s.indexService(ctx, t, rs)
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return rs, key, nil
 }
@@ -59,13 +65,19 @@ func (s *Store) UpdateRelatedService(ctx context.Context, id string, in renkei.R
 	if rs.IconURL == "" {
 		rs.IconURL = old.IconURL // an uploaded icon survives a settings update
 	}
-	if _, err := s.eng.exec(ctx, `UPDATE related_services SET name = ?, icon_url = ?, description_ja = ?, description_en = ?,
-		app_url = ?, app_category = ?, webhook_url = ?, scopes = ?, input = ?, policy = ?, enabled = ?,
-		disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
-		failing_since = CASE WHEN ? = 1 THEN 0 ELSE failing_since END WHERE id = ?`,
-		rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
-		mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), boolInt(rs.Enabled), boolInt(rs.Enabled), id); err != nil {
-		return nil, fmt.Errorf("update related service: %w", err)
+	err = s.inTx(ctx, func(t tx) error {
+		if _, err := t.exec(ctx, `UPDATE related_services SET name = ?, icon_url = ?, description_ja = ?, description_en = ?,
+			app_url = ?, app_category = ?, webhook_url = ?, scopes = ?, input = ?, policy = ?, enabled = ?,
+			disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
+			failing_since = CASE WHEN ? = 1 THEN 0 ELSE failing_since END WHERE id = ?`,
+			rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
+			mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), boolInt(rs.Enabled), boolInt(rs.Enabled), id); err != nil {
+			return fmt.Errorf("update related service: %w", err)
+		}
+		return s.indexService(ctx, t, rs)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rs, nil
 }

@@ -114,6 +114,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	ids := renkei.NewIDGen()
 	s := &Store{eng: eng, ids: ids, Now: time.Now, Rand: ids.Rand, Log: slog.Default()}
 	ids.Now = func() time.Time { return s.Now() }
+	if err := s.reindexServices(ctx); err != nil {
+		eng.close()
+		return nil, err
+	}
 	return s, nil
 }
 
