@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,8 +18,13 @@ import (
 // runDeliveries is `renkei deliveries replay`: queue failed deliveries
 // again, straight on the database, for an operator after an outage.
 func runDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: renkei deliveries replay --since TIME [--service rsv_…] [--data DIR] [--db DSN]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "replay" {
-		return fmt.Errorf("usage: renkei deliveries replay --since TIME [--service rsv_…] [--data DIR] [--db DSN]")
+		return errors.New(usage)
 	}
 	m := NewMain(stdout, stderr)
 	fs := flag.NewFlagSet("renkei deliveries replay", flag.ContinueOnError)

@@ -22,9 +22,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "renkei:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h or --help: the flags were printed, which is success
 		}
+		fmt.Fprintln(os.Stderr, "renkei:", err)
 		os.Exit(1)
 	}
 }

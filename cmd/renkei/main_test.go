@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -195,5 +196,26 @@ func TestDemoTour(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHelpExitsZero runs the real binary: asking any command for help is
+// a success (exit 0) that prints its flags or usage, not an error.
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	bin := renkeiBinary(t)
+	for _, args := range [][]string{{"demo", "--help"}, {"demo", "-h"}, {"--help"}, {"serve", "--help"}, {"migrate", "-h"},
+		{"partner", "--help"}, {"partner", "kakeibo", "--help"}, {"deliveries", "--help"}, {"deliveries", "replay", "-h"},
+		{"bench", "--help"}, {"bench", "payments", "-h"}, {"help"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("renkei %s: %v\n%s", strings.Join(args, " "), err, out)
+		} else if !strings.Contains(strings.ToLower(string(out)), "usage") {
+			t.Errorf("renkei %s printed no usage:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	// A real mistake still fails.
+	if err := exec.Command(bin, "demo", "--no-such-flag").Run(); err == nil {
+		t.Error("renkei demo --no-such-flag exited 0")
 	}
 }

@@ -35,9 +35,21 @@ func newPartner(name, addr, dir, secret string, log *slog.Logger) (partnerServer
 
 // runPartner is `renkei partner kakeibo|points`: one demo related service
 // on its own, as a partner would run it next to (not inside) Renkei.
+const partnerUsage = "usage: renkei partner kakeibo|points --listen ADDR --data DIR --secret whsec_…"
+
+// isHelp tells whether an argument asks for help rather than naming what
+// to run, so "renkei partner --help" answers like "renkei demo --help".
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
 func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: renkei partner kakeibo|points --listen ADDR --data DIR --secret whsec_…")
+	if len(args) == 0 || isHelp(args[0]) {
+		if len(args) > 0 {
+			fmt.Fprintln(stdout, partnerUsage)
+			return nil
+		}
+		return errors.New(partnerUsage)
 	}
 	name := args[0]
 	fs := flag.NewFlagSet("renkei partner "+name, flag.ContinueOnError)
