@@ -160,6 +160,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /docs", s.docs)
+	mux.HandleFunc("GET /favicon.ico", favicon)
 	s.registerPages(mux)
 	mux.HandleFunc("/", s.notFound)
 
