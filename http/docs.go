@@ -58,21 +58,25 @@ var problemDocs = []struct{ Code, Status, Meaning string }{
 var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Renkei API</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem}code{background:#f3f3f3;padding:0 .2em}
+<link rel="icon" href="/favicon.ico" sizes="32x32">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem;overflow-wrap:break-word}
+code{background:#f3f3f3;padding:0 .2em;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-.m{font-weight:bold;font-family:monospace}</style></head><body>
+.m{font-weight:bold;font-family:monospace}
+@media (max-width:40rem){body{padding:.75rem}table,tbody,tr,td{display:block}thead{display:none}
+tr{border-bottom:1px solid #ddd;padding:.5rem 0}td{border:0;padding:0}td.m{display:inline;margin-right:.4rem}td.p{display:inline}}</style></head><body>
 <h1>Renkei API</h1>
 <p>The machine-readable description is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Authenticate with
 <code>Authorization: Bearer &lt;token&gt;</code>. Money is <code>{"amount": 1280, "currency": "JPY"}</code> in minor units.
 Money-moving POSTs take an <code>Idempotency-Key</code>; a replay answers with <code>Idempotent-Replayed: true</code>.
 Lists take <code>?limit=</code> and <code>?starting_after=</code> and answer <code>{"data": [...], "has_more": false}</code>.</p>
 <h2>Operations</h2>
-<table><tr><th>Method</th><th>Path</th><th>What it does</th></tr>
-{{range .Ops}}<tr><td class="m">{{.Method}}</td><td><code>{{.Path}}</code></td><td>{{.Summary}}{{if .Description}}<br><small>{{.Description}}</small>{{end}}</td></tr>
-{{end}}</table>
+<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th></tr></thead><tbody>
+{{range .Ops}}<tr><td class="m">{{.Method}}</td><td class="p"><code>{{.Path}}</code></td><td>{{.Summary}}{{if .Description}}<br><small>{{.Description}}</small>{{end}}</td></tr>
+{{end}}</tbody></table>
 <h2>Problems</h2>
 <p>Every error is <code>application/problem+json</code> (RFC 9457) with <code>type</code>, <code>title</code>, <code>status</code>, <code>detail</code>, <code>code</code> and, for validation, <code>errors</code>.</p>
-<table><tr><th>code</th><th>status</th><th>meaning</th></tr>
-{{range .Problems}}<tr id="problem-{{.Code}}"><td><code>{{.Code}}</code></td><td>{{.Status}}</td><td>{{.Meaning}}</td></tr>
-{{end}}</table>
+<table><thead><tr><th>code</th><th>status</th><th>meaning</th></tr></thead><tbody>
+{{range .Problems}}<tr id="problem-{{.Code}}"><td class="m"><code>{{.Code}}</code></td><td class="p">{{.Status}}</td><td>{{.Meaning}}</td></tr>
+{{end}}</tbody></table>
 </body></html>`))
