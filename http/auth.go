@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/renkei/renkei"
 )
 
@@ -25,18 +27,9 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		huma.WriteErr(s.api, ctx, 401, "")
 		return
 	}
-	ip := clientIP(ctx.RemoteAddr())
-	if !s.limits.allow("auth-fail:"+ip, false) {
-		writeHumaProblem(s.api, ctx, problemFrom(renkei.Errorf(renkei.ERATELIMIT, "Too many bad tokens from your address; wait a minute.")))
-		return
-	}
-	p, err := s.Services.Authenticate(ctx.Context(), strings.TrimSpace(token))
+	r, _ := humago.Unwrap(ctx)
+	p, err := s.checkToken(r, strings.TrimSpace(token))
 	if err != nil {
-		if renkei.ErrorCode(err) == renkei.EUNAUTHORIZED {
-			s.limits.allow("auth-fail:"+ip, true)
-		} else {
-			s.Log.Error("authenticate", "err", err)
-		}
 		writeHumaProblem(s.api, ctx, s.problem(ctx.Context(), err))
 		return
 	}
@@ -119,9 +112,28 @@ func withIdempotency(ctx context.Context, p *renkei.Principal, op, key string, p
 	return renkei.NewContextWithIdempotency(ctx, idem), idem, nil
 }
 
-func clientIP(remote string) string {
-	if i := strings.LastIndexByte(remote, ':'); i > 0 {
-		return strings.Trim(remote[:i], "[]")
+// checkToken authenticates a token (a bearer token, a login form's or a
+// login cookie's) for the client of r. The token is checked first: a valid
+// token always works, even from an address whose budget of bad tokens is
+// spent, so one guesser behind a shared address (a shop's NAT, a proxy)
+// cannot lock out the honest callers there. Only bad tokens count, and only
+// they are answered 429 once the client's budget is spent; while the
+// global budget is spent, tokens not seen valid lately are refused unchecked.
+func (s *Server) checkToken(r *http.Request, token string) (*renkei.Principal, error) {
+	if !s.limits.mayCheckToken(token) {
+		return nil, renkei.Errorf(renkei.ERATELIMIT, "Too many bad tokens are being tried; wait a minute.")
 	}
-	return remote
+	p, err := s.Services.Authenticate(r.Context(), token)
+	if err != nil {
+		if renkei.ErrorCode(err) != renkei.EUNAUTHORIZED {
+			s.Log.ErrorContext(r.Context(), "authenticate", "err", err)
+			return nil, err
+		}
+		if !s.limits.tokenFailed("auth-fail:" + s.clientKey(r)) {
+			return nil, renkei.Errorf(renkei.ERATELIMIT, "Too many bad tokens from your address; wait a minute.")
+		}
+		return nil, err
+	}
+	s.limits.tokenWorked(token)
+	return p, nil
 }

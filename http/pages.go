@@ -407,24 +407,15 @@ func (s *Server) authedPage(area, cookie, kind string, poll bool, h pageHandler)
 }
 
 // pageAuth authenticates the token in a login cookie. Bad tokens count
-// against the same per-address budget as bad API tokens, so cookies are
-// no way around it.
+// against the same budgets as bad API tokens, so cookies are no way around
+// them.
 func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Principal, error) {
 	c, err := r.Cookie(cookie)
 	if err != nil || c.Value == "" {
 		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "Not logged in.")
 	}
-	ip := clientIP(r.RemoteAddr)
-	if !s.limits.allow("auth-fail:"+ip, false) {
-		return nil, renkei.Errorf(renkei.ERATELIMIT, "Too many bad tokens.")
-	}
-	p, err := s.Services.Authenticate(r.Context(), c.Value)
+	p, err := s.checkToken(r, c.Value)
 	if err != nil {
-		if renkei.ErrorCode(err) == renkei.EUNAUTHORIZED {
-			s.limits.allow("auth-fail:"+ip, true)
-		} else {
-			s.Log.ErrorContext(r.Context(), "page authenticate", "err", err)
-		}
 		return nil, err
 	}
 	if p.Kind != kind {
@@ -511,21 +502,17 @@ func (s *Server) pageLogin(area string) http.HandlerFunc {
 				token = s.DemoLogins[i].Token
 			}
 		}
-		ip := clientIP(r.RemoteAddr)
-		if !s.limits.allow("auth-fail:"+ip, false) {
+		p, err := s.checkToken(r, token)
+		switch {
+		case renkei.ErrorCode(err) == renkei.ERATELIMIT:
 			pr.view.Error = l.T("login.ratelimited")
 			s.renderPage(pr, http.StatusTooManyRequests, "login", title, d)
 			return
-		}
-		p, err := s.Services.Authenticate(r.Context(), token)
-		switch {
 		case renkei.ErrorCode(err) == renkei.EUNAUTHORIZED:
-			s.limits.allow("auth-fail:"+ip, true)
 			pr.view.Error = l.T("login.bad")
 			s.renderPage(pr, http.StatusUnauthorized, "login", title, d)
 			return
-		case err != nil:
-			s.Log.ErrorContext(r.Context(), "page login", "err", err)
+		case err != nil: // logged by checkToken
 			pr.view.Error = l.T("err.internal")
 			s.renderPage(pr, http.StatusInternalServerError, "login", title, d)
 			return

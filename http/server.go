@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +61,14 @@ type Server struct {
 	// WorkerOnly serves only /healthz and /metrics: a node that sends
 	// deliveries and takes no API traffic.
 	WorkerOnly bool
+	// TrustedProxies are the reverse proxies in front of the server. Only
+	// when the direct peer is one of them are X-Forwarded-For (the client's
+	// address, for rate limits) and X-Forwarded-Proto (https, for Secure
+	// cookies) believed; otherwise any client could claim any address.
+	TrustedProxies []netip.Prefix
+	// AuthFailuresPerMinute bounds bad tokens from all addresses together
+	// (0: 600). Past it, tokens not seen valid lately are refused unchecked.
+	AuthFailuresPerMinute int
 
 	api      huma.API
 	handler  http.Handler
@@ -102,7 +111,7 @@ func (s *Server) Handler() http.Handler {
 		s.Metrics = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s.Metrics)
-	s.limits = newLimiter()
+	s.limits = newLimiter(s.AuthFailuresPerMinute)
 
 	if s.WorkerOnly {
 		mux := http.NewServeMux()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -63,6 +64,9 @@ type Main struct {
 	// StatementEvery is how often the payee side's statement feed runs
 	// (daily in production; minutes in the demo).
 	StatementEvery time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto the server believes.
+	TrustedProxies []netip.Prefix
 
 	// KakeiboAddr and PointsAddr are where the demo's related services
 	// listen when DemoPartners is on.
@@ -116,6 +120,7 @@ func (m *Main) ParseFlags(args []string) error {
 	partners := fs.String("demo-partners", "", "run the demo related services Kakeibo and Points (default: with --demo)")
 	fs.IntVar(&m.EndpointConcurrency, "endpoint-concurrency", 8, "deliveries to one endpoint at once, per node")
 	fs.Float64Var(&m.EndpointRate, "endpoint-rate", 1000, "deliveries per second to one endpoint, per node")
+	proxies := fs.String("trusted-proxies", envOr("RENKEI_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default: none) (env RENKEI_TRUSTED_PROXIES)")
 	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -141,6 +146,11 @@ func (m *Main) ParseFlags(args []string) error {
 	default:
 		return fmt.Errorf("--allow-private-endpoints must be true or false, not %q", *private)
 	}
+	tp, err := rhttp.ParseTrustedProxies(*proxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	m.TrustedProxies = tp
 	if m.Role != "all" && m.Role != "api" && m.Role != "worker" {
 		return fmt.Errorf("--role must be all, api or worker, not %q", m.Role)
 	}
@@ -233,7 +243,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
 	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
-		Metrics: reg, WorkerOnly: m.Role == "worker"}
+		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies}
 	if demo != nil {
 		for _, u := range demo.Users {
 			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
