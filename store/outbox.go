@@ -393,9 +393,15 @@ func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done i
 			ids = append(ids, id)
 		}
 		r.Close()
+		if err := r.Err(); err != nil {
+			return total, fmt.Errorf("find failed deliveries: %w", err)
+		}
 		if len(ids) == 0 {
 			return total, nil
 		}
+		// Count only what this call queued: a delivery another replay
+		// (or node) took in between is not counted twice.
+		queued := 0
 		err = s.inTx(ctx, func(t tx) error {
 			for _, id := range ids {
 				n, err := t.exec(ctx, `UPDATE deliveries SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'failed'`, micros(s.now()), id)
@@ -406,6 +412,7 @@ func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done i
 					if err := s.outbox(ctx, t, id); err != nil {
 						return err
 					}
+					queued++
 				}
 			}
 			return nil
@@ -413,7 +420,7 @@ func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done i
 		if err != nil {
 			return total, fmt.Errorf("replay: %w", err)
 		}
-		total += len(ids)
+		total += queued
 		after = ids[len(ids)-1]
 		if progress != nil {
 			progress(total)

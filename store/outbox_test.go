@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,6 +151,81 @@ func TestRecordAttemptsBatch(t *testing.T) {
 		}
 		if got, _ := s.FindDelivery(ctx, ds[1].ID); got.LastError != "HTTP 500" || got.Attempts != 2 {
 			t.Errorf("second attempt: error %q attempts %d", got.LastError, got.Attempts)
+		}
+	})
+}
+
+// countingOutbox is the delivery engine's seam as a list: it records every
+// delivery the store hands over, in the transaction that queued it.
+type countingOutbox struct {
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (o *countingOutbox) EnqueueTx(_ context.Context, _ any, id string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ids[id]++
+	return nil
+}
+
+// TestReplayCountsWhatItQueued: several replays of the same failed
+// deliveries run at once (two operators, or the CLI and the admin page);
+// each delivery is queued again exactly once, and the counts the replays
+// report add up to the deliveries queued, not to the ids each one saw.
+func TestReplayCountsWhatItQueued(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		f := newFixture(t, s, 1_000_000)
+		rs := createService(t, s, kakeiboInput())
+		_, err := s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		must(t, err)
+		const n = 30
+		for range n {
+			_, err := charge(t, s, f, 1000)
+			must(t, err)
+		}
+		var fails []store.Attempted
+		for _, d := range deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID, Page: renkei.Page{Limit: 100}}) {
+			fails = append(fails, store.Attempted{DeliveryID: d.ID, ServiceID: rs.ID,
+				AttemptResult: store.AttemptResult{Attempt: 8, StartedAt: c.now(), Err: "connection refused", Final: true}})
+		}
+		must(t, s.RecordAttempts(ctx, fails))
+		if got := len(deliveries(t, s, renkei.DeliveryFilter{Status: renkei.DeliveryFailed, Page: renkei.Page{Limit: 100}})); got != n {
+			t.Fatalf("%d failed deliveries, want %d", got, n)
+		}
+
+		out := &countingOutbox{ids: map[string]int{}}
+		s.Outbox = out
+		const replays = 6
+		var (
+			wg    sync.WaitGroup
+			total atomic.Int64
+		)
+		for range replays {
+			wg.Go(func() {
+				got, err := s.Replay(ctx, store.ReplayFilter{ServiceID: rs.ID}, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				total.Add(int64(got))
+			})
+		}
+		wg.Wait()
+		if len(out.ids) != n {
+			t.Fatalf("%d deliveries queued again, want %d", len(out.ids), n)
+		}
+		for id, k := range out.ids {
+			if k != 1 {
+				t.Errorf("delivery %s queued %d times", id, k)
+			}
+		}
+		if total.Load() != n {
+			t.Fatalf("the replays reported %d in all, but %d were queued", total.Load(), n)
+		}
+		if got := len(deliveries(t, s, renkei.DeliveryFilter{Status: renkei.DeliveryQueued, Page: renkei.Page{Limit: 100}})); got != n {
+			t.Fatalf("%d deliveries queued, want %d", got, n)
 		}
 	})
 }

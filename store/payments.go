@@ -506,8 +506,8 @@ func (s *Store) ExpirePayments(ctx context.Context) (int, error) {
 		ids = append(ids, id)
 	}
 	r.Close()
-	if len(ids) == 0 {
-		return 0, r.Err()
+	if err := r.Err(); err != nil {
+		return 0, fmt.Errorf("find expired payments: %w", err)
 	}
 	done := 0
 	err = s.inTx(ctx, func(t tx) error {

@@ -283,7 +283,9 @@ func scanLink(r row) (*renkei.Link, error) {
 	if err := r.Scan(&l.ID, &l.UserID, &l.ServiceID, &scopes, &auto, &l.Status, &created, &revoked); err != nil {
 		return nil, err
 	}
-	json.Unmarshal([]byte(scopes), &l.Scopes)
+	if err := json.Unmarshal([]byte(scopes), &l.Scopes); err != nil {
+		return nil, fmt.Errorf("link %s scopes: %w", l.ID, err)
+	}
 	l.Auto, l.CreatedAt, l.RevokedAt = auto == 1, fromMicros(created), optTime(revoked)
 	return &l, nil
 }
