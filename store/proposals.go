@@ -45,7 +45,7 @@ func (s *Store) Completion(ctx context.Context, userID, paymentID, lang string) 
 		return nil, fmt.Errorf("read completion: %w", err)
 	}
 	if decided == 0 {
-		if err := s.inTx(ctx, func(t tx) error { return s.decide(ctx, t, p) }); err != nil {
+		if err := s.decide(ctx, p); err != nil {
 			return nil, err
 		}
 	}
@@ -67,23 +67,26 @@ func (s *Store) userPayment(ctx context.Context, q querier, userID, paymentID st
 
 // decide runs the proposal engine for a payment and stores every decision,
 // proposed or not, with its reason.
-func (s *Store) decide(ctx context.Context, t tx, p *renkei.Payment) error {
+//
+// Completion is a GET, so the reads the decision needs (candidates, their
+// histories and links) run as plain reads outside any transaction: on
+// SQLite they never hold the one writer, and on PostgreSQL they hold no
+// locks. Only the recording takes the writer, briefly: the completions
+// row, inserted if absent, makes the first recorded decision the one kept,
+// and a view that decided at the same time records nothing and shows that
+// one. A payment's amount, merchant and user never change, so a decision
+// made from reads a moment old is one a locked read would have made then.
+func (s *Store) decide(ctx context.Context, p *renkei.Payment) error {
 	now := s.now()
-	n, err := t.exec(ctx, `INSERT INTO completions (payment_id, decided_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.ID, micros(now))
-	if err != nil {
-		return fmt.Errorf("mark completion: %w", err)
-	} else if n == 0 {
-		return nil // another view decided first
-	}
 	k := MaxProposals
 	if k <= 0 {
 		k = policy.DefaultMaxProposals
 	}
-	ids, err := s.candidateIDs(ctx, t, p, k, now)
+	ids, err := s.candidateIDs(ctx, s.eng, p, k, now)
 	if err != nil {
 		return err
 	}
-	svcs, err := s.servicesByID(ctx, t, ids)
+	svcs, err := s.servicesByID(ctx, s.eng, ids)
 	if err != nil {
 		return err
 	}
@@ -91,28 +94,40 @@ func (s *Store) decide(ctx context.Context, t tx, p *renkei.Payment) error {
 		Fields: renkei.AllScopes}
 	cands := make([]policy.Candidate, 0, len(svcs))
 	for _, rs := range svcs {
-		c, err := s.candidate(ctx, t, p, rs, now)
+		c, err := s.candidate(ctx, s.eng, p, rs, now)
 		if err != nil {
 			return err
 		}
 		cands = append(cands, c)
 	}
-	for _, d := range policy.Decide(pp, cands, policy.Options{MaxProposals: MaxProposals, Now: now}) {
-		status := "skipped"
-		if d.Propose {
-			status = renkei.ProposalShown
-		}
-		reason, err := json.Marshal(d.Reason)
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(ctx, `INSERT INTO proposals (id, payment_id, user_id, service_id, rank, threshold, reason_code, reason, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(renkei.PrefixProposal), p.ID, p.UserID, d.ServiceID, d.Rank, d.Threshold,
-			string(d.Reason.Code), string(reason), status, micros(now)); err != nil {
-			return fmt.Errorf("store proposal: %w", err)
-		}
+	ds := policy.Decide(pp, cands, policy.Options{MaxProposals: MaxProposals, Now: now})
+	if s.afterDecide != nil {
+		s.afterDecide(p.ID)
 	}
-	return nil
+	return s.inTx(ctx, func(t tx) error {
+		n, err := t.exec(ctx, `INSERT INTO completions (payment_id, decided_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.ID, micros(now))
+		if err != nil {
+			return fmt.Errorf("mark completion: %w", err)
+		} else if n == 0 {
+			return nil // another view recorded its decision first
+		}
+		for _, d := range ds {
+			status := "skipped"
+			if d.Propose {
+				status = renkei.ProposalShown
+			}
+			reason, err := json.Marshal(d.Reason)
+			if err != nil {
+				return err
+			}
+			// Nothing reads these rows in this transaction: on PostgreSQL
+			// they travel with the COMMIT.
+			t.later(stmt{q: `INSERT INTO proposals (id, payment_id, user_id, service_id, rank, threshold, reason_code, reason, status, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{s.ids.New(renkei.PrefixProposal), p.ID, p.UserID, d.ServiceID, d.Rank,
+				d.Threshold, string(d.Reason.Code), string(reason), status, micros(now)}})
+		}
+		return nil
+	})
 }
 
 // candidate gathers what the policy needs to know of one service for one

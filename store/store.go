@@ -66,6 +66,10 @@ type Store struct {
 	DisableAfter time.Duration
 
 	opened sync.Map // sealed secret → plain, see openSecret
+
+	// afterDecide, when set (by tests), runs after a completion's
+	// decision is made and before it is recorded.
+	afterDecide func(paymentID string)
 }
 
 // Outbox is the seam to the delivery engine's job queue.
