@@ -10,7 +10,7 @@ import (
 
 // StatementRun is what one run of the statement feed did.
 type StatementRun struct {
-	Statements int // merchants with a new statement
+	Statements int // statements closed (a merchant gets one per batch)
 	Lines      int // payments stated
 	Messages   int // statement.line messages queued
 }
@@ -22,6 +22,13 @@ type StatementRun struct {
 // wants the statement feed and that the paying user has an active link to.
 // A payment is stated once: the marking UPDATE only takes unstated rows, so
 // two nodes running the feed at the same time split the work.
+//
+// A merchant's payments are stated in batches of at most StatementBatch,
+// one statement and one transaction each, so a merchant with a million
+// payments never holds the writer (or a million row locks) in one
+// transaction. A batch commits whole or not at all; a run that stops
+// between batches (a crash, a canceled context) leaves the rest unstated,
+// and the next run takes them.
 func (s *Store) RunStatements(ctx context.Context) (StatementRun, error) {
 	var run StatementRun
 	cutoff := s.now()
@@ -43,19 +50,42 @@ func (s *Store) RunStatements(ctx context.Context) (StatementRun, error) {
 	if err := r.Err(); err != nil {
 		return run, err
 	}
+	batch := s.StatementBatch
+	if batch <= 0 {
+		batch = DefaultStatementBatch
+	}
 	for _, mid := range merchants {
-		err := s.inTx(ctx, func(t tx) error { return s.state(ctx, t, mid, cutoff, &run) })
-		if err != nil {
-			return run, fmt.Errorf("statement of %s: %w", mid, err)
+		for {
+			before := run.Lines
+			err := s.inTx(ctx, func(t tx) error { return s.state(ctx, t, mid, cutoff, batch, &run) })
+			if err != nil {
+				return run, fmt.Errorf("statement of %s: %w", mid, err)
+			}
+			if run.Lines-before < batch {
+				break // the last batch (or another node took the rest)
+			}
 		}
 	}
 	return run, nil
 }
 
-func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.Time, run *StatementRun) error {
+// DefaultStatementBatch is how many payments one statement takes when
+// Store.StatementBatch is not set: enough that a daily run is a few
+// transactions per merchant, few enough that each is short.
+const DefaultStatementBatch = 500
+
+// state closes one statement of a merchant over at most batch of its
+// unstated payments, the earliest completed first, and queues its lines;
+// run counts what it did.
+func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.Time, batch int, run *StatementRun) error {
 	stmtID := s.ids.New(renkei.PrefixStatement)
-	n, err := t.exec(ctx, `UPDATE payments SET statement_id = ? WHERE merchant_id = ? AND statement_id = ''
-		AND status IN ('completed', 'partially_refunded', 'refunded') AND completed_at <= ?`, stmtID, merchantID, micros(cutoff))
+	// The outer statement_id = '' is what takes a payment once: a
+	// concurrent run that chose the same rows finds them taken when it
+	// gets their locks, and leaves them.
+	n, err := t.exec(ctx, `UPDATE payments SET statement_id = ? WHERE statement_id = '' AND id IN (
+			SELECT id FROM payments WHERE merchant_id = ? AND statement_id = ''
+			AND status IN ('completed', 'partially_refunded', 'refunded') AND completed_at > 0 AND completed_at <= ?
+			ORDER BY completed_at, id LIMIT ?)`, stmtID, merchantID, micros(cutoff), batch)
 	if err != nil {
 		return fmt.Errorf("mark stated payments: %w", err)
 	}

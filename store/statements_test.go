@@ -64,3 +64,85 @@ func TestStatementFeed(t *testing.T) {
 		}
 	})
 }
+
+// TestStatementBatches: a statement run over more payments than one batch
+// states each payment exactly once, one statement (and one transaction)
+// per batch; two runs at once split the work and state no payment twice.
+func TestStatementBatches(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		s.StatementBatch = 3
+		in := kakeiboInput()
+		in.Policy.WantsStatement = true
+		feed := createService(t, s, in)
+		f := newFixture(t, s, 1_000_000)
+		g := newFixture(t, s, 1_000_000) // another shop
+		for _, u := range []string{f.user.ID, g.user.ID} {
+			_, err := s.CreateLink(ctx, u, feed.ID, false)
+			must(t, err)
+		}
+		pay := func(fx fixture, n int) {
+			for range n {
+				_, err := charge(t, s, fx, 100)
+				must(t, err)
+			}
+		}
+		// lines checks that every payment so far has exactly one
+		// statement line and that no statement has more than a batch.
+		lines := func(want int) {
+			t.Helper()
+			perPayment, perStatement := map[string]int{}, map[string]int{}
+			for _, d := range deliveries(t, s, renkei.DeliveryFilter{ServiceID: feed.ID}) {
+				if d.Type == renkei.EventStatementLine {
+					perPayment[d.PaymentID]++
+					perStatement[message(t, d).Data.StatementID]++
+				}
+			}
+			if len(perPayment) != want {
+				t.Fatalf("%d payments have statement lines, want %d", len(perPayment), want)
+			}
+			for id, n := range perPayment {
+				if n != 1 {
+					t.Fatalf("payment %s stated %d times", id, n)
+				}
+			}
+			for id, n := range perStatement {
+				if n > 3 {
+					t.Fatalf("statement %s has %d lines, more than a batch of 3", id, n)
+				}
+			}
+		}
+
+		pay(f, 10)
+		pay(g, 2)
+		run, err := s.RunStatements(ctx)
+		must(t, err)
+		if run.Lines != 12 || run.Messages != 12 || run.Statements != 5 {
+			t.Fatalf("run %+v, want 12 lines in 4 + 1 statements", run)
+		}
+		lines(12)
+
+		pay(f, 7)
+		runs := make(chan store.StatementRun, 2)
+		for range 2 {
+			go func() {
+				r, err := s.RunStatements(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				runs <- r
+			}()
+		}
+		a, b := <-runs, <-runs
+		if a.Lines+b.Lines != 7 || a.Messages+b.Messages != 7 {
+			t.Fatalf("two runs at once: %+v and %+v, want 7 lines between them", a, b)
+		}
+		lines(19)
+		again, err := s.RunStatements(ctx)
+		must(t, err)
+		if again.Lines != 0 {
+			t.Fatalf("a third run stated again: %+v", again)
+		}
+	})
+}

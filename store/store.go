@@ -64,6 +64,9 @@ type Store struct {
 	// DisableAfter disables an endpoint that has failed every attempt for
 	// this long (0: never).
 	DisableAfter time.Duration
+	// StatementBatch is the most payments one statement, and one
+	// transaction of a statement run, takes (0: DefaultStatementBatch).
+	StatementBatch int
 
 	opened sync.Map // sealed secret → plain, see openSecret
 
