@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/renkei/renkei"
@@ -143,6 +145,68 @@ func TestStatementBatches(t *testing.T) {
 		must(t, err)
 		if again.Lines != 0 {
 			t.Fatalf("a third run stated again: %+v", again)
+		}
+	})
+}
+
+// crashOutbox takes the job queue's place and fails its nth enqueue, as a
+// crash in the middle of a statement run would stop it: the transaction
+// of that batch rolls back.
+type crashOutbox struct{ calls, failAt atomic.Int64 }
+
+func (o *crashOutbox) EnqueueTx(context.Context, any, string) error {
+	if o.calls.Add(1) == o.failAt.Load() {
+		return errors.New("the node stopped")
+	}
+	return nil
+}
+
+// TestStatementRunResumes: a run that stops in its second batch keeps the
+// first batch stated and nothing of the second; the next run states the
+// rest, and no payment is stated twice.
+func TestStatementRunResumes(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		s.StatementBatch = 3
+		crash := &crashOutbox{}
+		crash.failAt.Store(5) // the second line of the second batch
+		s.Outbox = crash
+		in := kakeiboInput()
+		in.Policy.WantsStatement = true
+		feed := createService(t, s, in)
+		f := newFixture(t, s, 100_000)
+		_, err := s.CreateLink(ctx, f.user.ID, feed.ID, false)
+		must(t, err)
+		for range 7 {
+			_, err := charge(t, s, f, 100)
+			must(t, err)
+		}
+		stated := func() map[string]int {
+			out := map[string]int{}
+			for _, d := range deliveries(t, s, renkei.DeliveryFilter{ServiceID: feed.ID}) {
+				if d.Type == renkei.EventStatementLine {
+					out[d.PaymentID]++
+				}
+			}
+			return out
+		}
+		if _, err := s.RunStatements(ctx); err == nil {
+			t.Fatal("the run did not stop")
+		}
+		if got := stated(); len(got) != 3 {
+			t.Fatalf("after stopping in the second batch, %d payments are stated, want the first batch of 3", len(got))
+		}
+		run, err := s.RunStatements(ctx)
+		must(t, err)
+		got := stated()
+		if run.Lines != 4 || len(got) != 7 {
+			t.Fatalf("the next run stated %d payments (%d in all), want the other 4 (7 in all)", run.Lines, len(got))
+		}
+		for id, n := range got {
+			if n != 1 {
+				t.Fatalf("payment %s stated %d times", id, n)
+			}
 		}
 	})
 }
