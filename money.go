@@ -12,6 +12,17 @@ type Money struct {
 // extra zero in a shop terminal.
 const MaxAmount int64 = 100_000_000_000
 
+// ReasonAmountTooLarge is the code of an amount above MaxAmount: its own
+// code, so a client can say "too large" rather than "not a number".
+const ReasonAmountTooLarge = "amount_too_large"
+
+// TooLarge is the error of an amount above MaxAmount at the given field.
+func TooLarge(location string) *Error {
+	e := Invalid(location, "The amount is above the limit of %d per payment, top-up or refund.", MaxAmount)
+	e.Reason = ReasonAmountTooLarge
+	return e
+}
+
 // DefaultCurrency is the currency of the demo and of requests that name none.
 const DefaultCurrency = "JPY"
 
@@ -39,7 +50,7 @@ func ValidateAmount(field string, amount int64, currency string) error {
 		return Invalid(field+".amount", "The amount must be a positive whole number of minor units (got %d).", amount)
 	}
 	if amount > MaxAmount {
-		return Invalid(field+".amount", "The amount %d is above the limit of %d.", amount, MaxAmount)
+		return TooLarge(field + ".amount")
 	}
 	return nil
 }

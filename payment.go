@@ -150,7 +150,10 @@ func (c *CreateRefund) Validate() error {
 	if !HasPrefix(c.PaymentID, PrefixPayment) {
 		return Invalid("body.payment_id", "%q is not a payment id (pay_…).", c.PaymentID)
 	}
-	if c.Amount < 0 || c.Amount > MaxAmount {
+	if c.Amount > MaxAmount {
+		return TooLarge("body.amount")
+	}
+	if c.Amount < 0 {
 		return Invalid("body.amount", "The refund amount must be positive, or left out to refund what is left.")
 	}
 	if len(c.Reason) > 200 {

@@ -49,6 +49,7 @@ var problemDocs = []struct{ Code, Status, Meaning string }{
 	{"code_already_used", "402", "The pay code has paid once already."},
 	{"merchant_disabled", "402", "The merchant may not take payments."},
 	{"payment_request_expired", "402", "The QR payment request is older than 10 minutes."},
+	{"amount_too_large", "422", "The amount is above the limit of 100,000,000,000 minor units for one payment, top-up or refund; errors[] names the field."},
 	{"unknown_pay_code", "422", "No such pay code; repeated failures are rate-limited."},
 	{"rate_limited", "429", "Too many failed attempts; wait a minute."},
 	{"body_too_large", "413", "Request bodies are limited to 64 KiB."},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 	"github.com/renkei/renkei"
 )
 
@@ -74,6 +75,17 @@ func newProblem(status int, detail string, errs ...error) *Problem {
 		}
 	}
 	switch {
+	case (status == http.StatusUnprocessableEntity || status == http.StatusBadRequest) && amountTooLarge(p.Errors):
+		// The schema's maximum caught it before the domain could: the
+		// same code and sentence as the domain's renkei.TooLarge.
+		p.Code = renkei.ReasonAmountTooLarge
+		msg := renkei.TooLarge("body.amount").Message
+		p.Detail = msg
+		for _, e := range p.Errors {
+			if isAmountOverMax(e) {
+				e.Message = msg
+			}
+		}
 	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
 		p.Code = "invalid_request"
 		if len(p.Errors) > 0 {
@@ -110,6 +122,25 @@ func newProblem(status int, detail string, errs ...error) *Problem {
 	}
 	p.Type = problemType(p.Code)
 	return p
+}
+
+// amountTooLarge tells whether the schema refused an amount for being
+// above its maximum (renkei.MaxAmount), and nothing else.
+func amountTooLarge(errs []*huma.ErrorDetail) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	for _, e := range errs {
+		if !isAmountOverMax(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAmountOverMax(e *huma.ErrorDetail) bool {
+	return (e.Location == "body.amount" || strings.HasSuffix(e.Location, ".amount")) &&
+		strings.HasPrefix(e.Message, strings.TrimSuffix(validation.MsgExpectedMaximumNumber, "%v"))
 }
 
 // problemFrom turns a domain error into a problem.

@@ -278,7 +278,7 @@ var pageMessages = map[string][2]string{
 
 	"shop.charge.title":   {"Charge a pay code", "支払いコードで請求"},
 	"shop.amount":         {"Amount (yen)", "金額（円）"},
-	"shop.amount.help":    {"A whole number, without ¥ or commas.", "円単位の整数（¥やカンマは不要）"},
+	"shop.amount.help":    {"Whole yen, for example 1280 or 1,280.", "円単位の整数（例：1280 または 1,280）"},
 	"shop.code":           {"Customer's pay code", "お客様の支払いコード"},
 	"shop.code.help":      {"The 20 digits on the customer's screen; spaces are fine.", "お客様の画面に表示された20桁の数字（スペースがあっても構いません）"},
 	"shop.charge.submit":  {"Charge", "請求する"},
@@ -301,6 +301,14 @@ var pageMessages = map[string][2]string{
 	"shop.refund.title":   {"Refund this payment", "この取引を返金"},
 	"shop.refunded":       {"Refunded %s.", "%s を返金しました。"},
 	"shop.refunds":        {"Refunds", "返金"},
+	"shop.refund.confirm": {"Refund %s?", "%s を返金しますか？"},
+	"shop.refund.lead":    {"Check before you refund: the money goes back to the customer's wallet at once, and a refund cannot be undone.", "返金前に確認してください。お客様のウォレットにすぐ返金され、取り消すことはできません。"},
+	"shop.refund.will":    {"To refund now", "今回の返金額"},
+	"shop.refund.full":    {"all that is left", "残額すべて"},
+	"shop.refund.partial": {"part of it", "一部返金"},
+	"shop.refund.after":   {"Left to refund afterwards", "返金後に返金できる残り"},
+	"shop.refund.do":      {"Refund %s", "%s を返金する"},
+	"shop.refund.toomuch": {"At most %s is left to refund.", "返金できるのは %s までです。"},
 
 	"admin.services.title":     {"Related services", "連携サービス"},
 	"admin.services.empty":     {"No related services yet.", "連携サービスはまだありません。"},
@@ -457,7 +465,8 @@ var pageMessages = map[string][2]string{
 	"err.crosssite":     {"This form was sent from another site and was refused. Open the page again and retry.", "他のサイトから送信されたため受け付けませんでした。ページを開き直してもう一度お試しください。"},
 	"err.form":          {"This form is out of date. Please try again.", "フォームの有効期限が切れています。もう一度お試しください。"},
 	"err.internal":      {"Something went wrong on our side. Please try again later.", "システムでエラーが発生しました。しばらくしてからもう一度お試しください。"},
-	"err.amount":        {"Enter the amount as a whole number of yen, at least 1.", "金額は1円以上の整数で入力してください。"},
+	"err.amount":        {"Enter the amount as a whole number of yen, at least 1 (1280 or 1,280).", "金額は1円以上の整数で入力してください（1280 または 1,280）。"},
+	"err.amount.large":  {"This amount is above the limit of ¥100,000,000,000. Check the number of zeros.", "金額が上限（¥100,000,000,000）を超えています。桁数を確認してください。"},
 	"err.home":          {"Go to the start page", "最初の画面へ"},
 }
 
@@ -531,6 +540,7 @@ var declinesJA = map[string][2]string{
 	renkei.ReasonMerchantDisabled:    {"このお店は現在支払いを受け付けていません。", "この加盟店は現在支払いを受け付けできません。"},
 	renkei.ReasonRequestExpired:      {"この支払いリクエストは期限切れです。お店に新しいQRコードを表示してもらってください。", "この支払いリクエストは期限切れです。新しいQRコードを作成してください。"},
 	"unknown_pay_code":               {"この支払いコードは無効です。", "この支払いコードは無効です。お客様に新しいコードを表示してもらってください。"},
+	renkei.ReasonAmountTooLarge:      {"金額が上限（¥100,000,000,000）を超えています。", "金額が上限（¥100,000,000,000）を超えています。"},
 	"idempotency_key_reused":         {"このフォームはすでに別の内容で送信されています。ページを開き直してください。", "このフォームはすでに別の内容で送信されています。ページを開き直してください。"},
 }
 

@@ -633,8 +633,24 @@ func formKey(r *http.Request) (string, error) {
 }
 
 // parseYen reads an amount typed at a terminal: whole yen, commas, a yen
-// sign and full-width digits tolerated (a Japanese keyboard types those).
-func parseYen(s string) (int64, bool) {
+// sign and full-width digits tolerated (a Japanese keyboard types those),
+// as the help text under every amount field says. The message key says
+// what is wrong: "" when the amount is good, err.amount.large above
+// renkei.MaxAmount, err.amount for anything else.
+func parseYen(s string) (int64, string) {
+	n, ok := parseYenDigits(s)
+	switch {
+	case ok && n > renkei.MaxAmount:
+		return 0, "err.amount.large"
+	case !ok || n <= 0:
+		return 0, "err.amount"
+	}
+	return n, ""
+}
+
+// parseYenDigits reads the digits of an amount; an amount too long for
+// int64 is too large, not malformed.
+func parseYenDigits(s string) (int64, bool) {
 	var b strings.Builder
 	for _, c := range strings.TrimSpace(s) {
 		switch {
@@ -648,7 +664,9 @@ func parseYen(s string) (int64, bool) {
 		}
 	}
 	n, err := strconv.ParseInt(b.String(), 10, 64)
-	if err != nil || n <= 0 || n > renkei.MaxAmount {
+	if errors.Is(err, strconv.ErrRange) {
+		return renkei.MaxAmount + 1, true
+	} else if err != nil {
 		return 0, false
 	}
 	return n, true

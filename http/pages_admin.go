@@ -210,8 +210,13 @@ func parseServiceForm(l lang, r *http.Request, old *renkei.RelatedService) (*ser
 			delete(t.into, renkei.DefaultCurrency)
 			continue
 		}
-		n, ok := wholeYen(t.text)
-		if !ok {
+		n, msg := wholeYen(t.text)
+		if msg == "err.amount.large" {
+			f.Invalid = t.field
+			e := renkei.TooLarge("body.policy." + t.field)
+			e.Message = l.T(msg)
+			return f, in, e
+		} else if msg != "" {
 			f.Invalid = t.field
 			return f, in, renkei.Invalid("body.policy."+t.field, "%s", l.T("admin.err.number", l.T(t.label)))
 		}
@@ -233,9 +238,9 @@ func parseServiceForm(l lang, r *http.Request, old *renkei.RelatedService) (*ser
 }
 
 // wholeYen reads a threshold in yen: zero is allowed (always propose).
-func wholeYen(s string) (int64, bool) {
+func wholeYen(s string) (int64, string) {
 	if t := strings.TrimSpace(s); t == "0" || t == "０" {
-		return 0, true
+		return 0, ""
 	}
 	return parseYen(s)
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -17,6 +18,22 @@ type chargeData struct {
 	Amount string
 	Code   string
 	Key    string
+	// Invalid names the field at fault ("amount" or "code"), marked with
+	// aria-invalid so it is highlighted and read out with the error.
+	Invalid string
+}
+
+// fieldAt names the form field an error points at: the first of the
+// domain error's fields, without its "body." prefix ("amount", "code").
+func fieldAt(err error) string {
+	var e *renkei.Error
+	if errors.As(err, &e) && len(e.Fields) > 0 {
+		return strings.TrimPrefix(e.Fields[0].Location, "body.")
+	}
+	if e != nil && e.Reason == "unknown_pay_code" {
+		return "code"
+	}
+	return ""
 }
 
 func (s *Server) shopCharge(pr *pageReq) {
@@ -34,9 +51,9 @@ func (s *Server) renderCharge(pr *pageReq, status int, d *chargeData) {
 func (s *Server) shopChargePost(pr *pageReq) {
 	l := pr.view.L
 	d := &chargeData{Amount: pr.r.PostFormValue("amount"), Code: strings.TrimSpace(pr.r.PostFormValue("code"))}
-	amount, ok := parseYen(d.Amount)
-	if !ok {
-		pr.view.Error = l.T("err.amount")
+	amount, msg := parseYen(d.Amount)
+	if msg != "" {
+		pr.view.Error, d.Invalid = l.T(msg), "amount"
 		s.renderCharge(pr, http.StatusUnprocessableEntity, d)
 		return
 	}
@@ -63,7 +80,7 @@ func (s *Server) shopChargePost(pr *pageReq) {
 		if e, ok := err.(*renkei.Error); ok && e.Reason == "unknown_pay_code" {
 			s.limits.allow(limKey, true)
 		}
-		pr.view.Error = l.ErrorText(err, sideShop)
+		pr.view.Error, d.Invalid = l.ErrorText(err, sideShop), fieldAt(err)
 		s.renderCharge(pr, s.errStatus(pr.ctx, err), d)
 		return
 	}
@@ -72,32 +89,34 @@ func (s *Server) shopChargePost(pr *pageReq) {
 
 // qrFormData is the form that creates a merchant-presented QR code.
 type qrFormData struct {
-	Amount string
-	Key    string
+	Amount  string
+	Key     string
+	Invalid string // the field at fault: "amount" or ""
 }
 
 func (s *Server) shopQR(pr *pageReq) {
-	s.renderQRForm(pr, http.StatusOK, pr.r.URL.Query().Get("amount"))
+	s.renderQRForm(pr, http.StatusOK, pr.r.URL.Query().Get("amount"), "")
 }
 
-func (s *Server) renderQRForm(pr *pageReq, status int, amount string) {
+func (s *Server) renderQRForm(pr *pageReq, status int, amount, invalid string) {
 	pr.view.Nav = "qr"
-	s.renderPage(pr, status, "shop_qr", pr.view.L.T("shop.qr.title"), &qrFormData{Amount: amount, Key: newFormKey()})
+	d := &qrFormData{Amount: amount, Key: newFormKey(), Invalid: invalid}
+	s.renderPage(pr, status, "shop_qr", pr.view.L.T("shop.qr.title"), d)
 }
 
 func (s *Server) shopQRPost(pr *pageReq) {
 	l := pr.view.L
 	raw := pr.r.PostFormValue("amount")
-	amount, ok := parseYen(raw)
-	if !ok {
-		pr.view.Error = l.T("err.amount")
-		s.renderQRForm(pr, http.StatusUnprocessableEntity, raw)
+	amount, msg := parseYen(raw)
+	if msg != "" {
+		pr.view.Error = l.T(msg)
+		s.renderQRForm(pr, http.StatusUnprocessableEntity, raw, "amount")
 		return
 	}
 	key, err := formKey(pr.r)
 	if err != nil {
 		pr.view.Error = l.T("err.form")
-		s.renderQRForm(pr, http.StatusUnprocessableEntity, raw)
+		s.renderQRForm(pr, http.StatusUnprocessableEntity, raw, "")
 		return
 	}
 	req := renkei.CreatePaymentRequest{TerminalID: pr.p.ID, Amount: amount, Currency: renkei.DefaultCurrency}
@@ -108,7 +127,7 @@ func (s *Server) shopQRPost(pr *pageReq) {
 	}
 	if err != nil {
 		pr.view.Error = l.ErrorText(err, sideShop)
-		s.renderQRForm(pr, s.errStatus(pr.ctx, err), raw)
+		s.renderQRForm(pr, s.errStatus(pr.ctx, err), raw, fieldAt(err))
 		return
 	}
 	http.Redirect(pr.w, pr.r, "/shop/qr/"+pay.ID, http.StatusSeeOther)
@@ -224,6 +243,7 @@ type shopPaymentData struct {
 	Key     string
 	Heading string
 	Refund  string // the refund amount typed, kept after an error
+	Invalid string // "amount" when the refund amount is at fault
 }
 
 func (s *Server) shopPayment(pr *pageReq) {
@@ -242,6 +262,9 @@ func (s *Server) shopPayment(pr *pageReq) {
 func (s *Server) renderShopPayment(pr *pageReq, status int, pay *renkei.Payment, refund string) {
 	l := pr.view.L
 	d := &shopPaymentData{Payment: pay, Refund: refund}
+	if pr.view.Error != "" && refund != "" {
+		d.Invalid = "amount"
+	}
 	switch pay.Status {
 	case renkei.PaymentCompleted:
 		d.Heading = l.T("shop.charged")
@@ -257,8 +280,22 @@ func (s *Server) renderShopPayment(pr *pageReq, status int, pay *renkei.Payment,
 	s.renderPage(pr, status, "shop_payment", d.Heading, d)
 }
 
+// refundConfirmData is the step between "Refund" and the refund: what
+// will go back to the customer, before any money moves.
+type refundConfirmData struct {
+	Payment *renkei.Payment
+	Amount  int64  // what this refund gives back
+	Raw     string // the amount as typed ("" for the rest), posted again
+	Left    int64  // what remains refundable after it
+	Key     string // the first form's idempotency key, carried over
+}
+
 // shopRefund refunds a payment of this terminal's merchant, in full (no
-// amount) or in part, under the form's idempotency key.
+// amount) or in part, under the form's idempotency key. The refund forms
+// post here without confirm=1 first: that only shows what will be
+// refunded, and its button posts again with confirm=1 and the same key,
+// so a refund needs two deliberate taps and a double tap still refunds
+// once. It works without scripts.
 func (s *Server) shopRefund(pr *pageReq) {
 	l := pr.view.L
 	pay, ok := s.shopPaymentOf(pr, pr.r.PostFormValue("payment_id"))
@@ -266,10 +303,16 @@ func (s *Server) shopRefund(pr *pageReq) {
 		return
 	}
 	raw := strings.TrimSpace(pr.r.PostFormValue("amount"))
-	var amount int64
+	amount := pay.Refundable()
 	if raw != "" {
-		if amount, ok = parseYen(raw); !ok {
-			pr.view.Error = l.T("err.amount")
+		var msg string
+		if amount, msg = parseYen(raw); msg != "" {
+			pr.view.Error = l.T(msg)
+			s.renderShopPayment(pr, http.StatusUnprocessableEntity, pay, raw)
+			return
+		}
+		if left := pay.Refundable(); amount > left && left > 0 {
+			pr.view.Error = l.T("shop.refund.toomuch", formatMoney(left, pay.Currency))
 			s.renderShopPayment(pr, http.StatusUnprocessableEntity, pay, raw)
 			return
 		}
@@ -279,6 +322,15 @@ func (s *Server) shopRefund(pr *pageReq) {
 		pr.view.Error = l.T("err.form")
 		s.renderShopPayment(pr, http.StatusUnprocessableEntity, pay, raw)
 		return
+	}
+	if pr.r.PostFormValue("confirm") != "1" && pay.Refundable() > 0 {
+		pr.view.Nav = "payments"
+		s.renderPage(pr, http.StatusOK, "shop_refund_confirm", l.T("shop.refund.confirm", formatMoney(amount, pay.Currency)),
+			&refundConfirmData{Payment: pay, Amount: amount, Raw: raw, Left: pay.Refundable() - amount, Key: key})
+		return
+	}
+	if raw == "" {
+		amount = 0 // the rest, whatever it is when the refund runs
 	}
 	req := renkei.CreateRefund{PaymentID: pay.ID, Amount: amount}
 	ctx, _, err := withIdempotency(pr.ctx, pr.p, "page-create-refund", key, req)

@@ -394,6 +394,12 @@ func TestPagesRefund(t *testing.T) {
 	rival.want(rival.post("/shop/refund", partial), http.StatusNotFound, "Page not found")
 	rival.want(rival.get("/shop/payments/"+id), http.StatusNotFound, "Page not found")
 
+	// The refund button first shows what will be refunded; no money moves.
+	till.want(till.post("/shop/refund", partial), 200, "Refund ¥500?", "To refund now", "¥500 (part of it)", "Left to refund afterwards", "¥1,500", `name="confirm" value="1"`)
+	if got := f.balance(f.aiko); got != 10_000-2_000 {
+		t.Fatalf("balance %d after the refund confirmation page, want %d: money moved before the confirmation", got, 10_000-2_000)
+	}
+	partial.Set("confirm", "1")
 	back := till.wantRedirect(till.post("/shop/refund", partial), "/shop/payments/"+id+"?refund=rfd_")
 	till.wantRedirect(till.post("/shop/refund", partial), back) // double submit: one refund
 	till.want(till.get(back), 200, "Refunded ¥500.", "Partly refunded", "¥1,500 left")
@@ -404,6 +410,8 @@ func TestPagesRefund(t *testing.T) {
 	// The rest, with an empty amount; then nothing is left to refund.
 	detail := till.get("/shop/payments/" + id)
 	rest := url.Values{"payment_id": {id}, "idempotency_key": {pagesField(t, detail.body, "", "idempotency_key")}}
+	till.want(till.post("/shop/refund", rest), 200, "Refund ¥1,500?", "¥1,500 (all that is left)")
+	rest.Set("confirm", "1")
 	till.want(till.get(till.wantRedirect(till.post("/shop/refund", rest), "/shop/payments/")), 200, "Refunded ¥1,500.", "Refunded")
 	rest.Set("idempotency_key", "another-key")
 	till.want(till.post("/shop/refund", rest), http.StatusConflict, "Payment "+id+" is already fully refunded.")
