@@ -459,6 +459,10 @@ var pageMessages = map[string][2]string{
 	"replay.err.since":       {"Give the date and time to resend from.", "再送の起点となる日時を入力してください。"},
 	"zone.name":              {"UTC", "日本時間"},
 
+	"copy":      {"Copy", "コピー"},
+	"copy.done": {"Copied. It is not shown again.", "コピーしました。再表示はされません。"},
+	"copy.fail": {"Could not copy: select the text and copy it.", "コピーできませんでした。文字列を選択してコピーしてください。"},
+
 	"err.title":         {"Something went wrong", "エラーが発生しました"},
 	"err.notfound":      {"Page not found", "ページが見つかりません"},
 	"err.notfound.body": {"There is nothing here, or it is not yours to see.", "ページが存在しないか、表示する権限がありません。"},

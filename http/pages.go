@@ -113,6 +113,8 @@ func parsePageTemplates() map[string]*template.Template {
 			return map[string]any{"V": v, "P": p}
 		},
 		"has": slices.Contains[[]string],
+		// copyOf is the data of a copy button for the field with this id.
+		"copyOf": func(v *pageView, id string) map[string]any { return map[string]any{"V": v, "ID": id} },
 		// initial is the first letter of a name, for an app without an icon.
 		"initial": func(name string) string {
 			for _, r := range name {

@@ -17,6 +17,31 @@
     document.querySelectorAll("form[data-sent]").forEach(function (f) { delete f.dataset.sent; });
   });
 
+  // Copy buttons next to secrets shown once (a webhook secret, an API
+  // key): the clipboard where the browser allows it, else select the text
+  // and use the older copy command; the status line says which worked.
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var field = document.getElementById(b.dataset.copy);
+    var status = document.getElementById(b.dataset.copy + "-copied");
+    if (!field) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var done = function () { if (status) status.textContent = b.dataset.copied; };
+      var legacy = function () {
+        field.focus();
+        field.select();
+        var ok = false;
+        try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+        if (ok) done(); else if (status) status.textContent = b.dataset.copyfail;
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, legacy);
+      } else {
+        legacy();
+      }
+    });
+  });
+
   function poll(url, every, until, onData) {
     var stopped = false;
     function tick() {
