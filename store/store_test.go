@@ -37,13 +37,21 @@ func openStore(t testing.TB, engine string) (*store.Store, *clock) {
 	}
 	t.Cleanup(func() { s.Close() })
 	c := &clock{}
-	c.ns.Store(time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC).UnixNano())
+	c.ns.Store(testEpoch.UnixNano())
+	configure(s, c)
+	return s, c
+}
+
+// testEpoch is where every test clock starts.
+var testEpoch = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+
+// configure gives a store the test clock and what the server wires in.
+func configure(s *store.Store, c *clock) {
 	s.Now = c.now
 	s.PayCode = emvco.NewPayCode
 	s.ParsePayCode = emvco.ParsePayCode
 	s.QR = store.EMVCoQR{Country: "JP", City: "Tokyo"}
 	s.AdminKeyHash = store.HashToken("admin-secret")
-	return s, c
 }
 
 // forEachEngine runs fn as a parallel subtest on every engine.
