@@ -30,6 +30,7 @@ type Services interface {
 	renkei.EventService
 	renkei.AuthService
 	renkei.RelatedServiceService
+	renkei.AnnotationService
 	DeliveryAdmin
 	Ping(ctx context.Context) error
 }
@@ -136,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerAPI(api)
 	s.registerRelatedAPI(api)
 	s.registerDeliveryAPI(api)
+	s.registerAnnotationAPI(api)
 
 	// Any other method on a known API path: 405 as problem+json, with Allow.
 	allowed := map[string][]string{}

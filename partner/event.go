@@ -26,6 +26,9 @@ const (
 	// TypeLinkRevoked: the user ended their link to this service; forget
 	// or archive what the link gave you as your privacy policy says.
 	TypeLinkRevoked = "link.revoked"
+	// TypePaymentAnnotated: the payer changed the memo or category of a
+	// payment this service received, after the fact. Same payment_id.
+	TypePaymentAnnotated = "payment.annotated"
 )
 
 // Sources: why Renkei sent a message (PaymentInfo.Source).
@@ -140,6 +143,29 @@ type StatementLine struct {
 	StatementID string `json:"statement_id"`
 }
 
+// PaymentAnnotated is the data of a payment.annotated message: the payer
+// edited, in their wallet, the memo or category of a payment this service
+// received before (by a tap or a link). It carries the payment's id and
+// the input as it stands now, nothing else of the payment: replace the
+// memo and category you keep for PaymentID with Input. A field left out is
+// now empty (the payer cleared it). Within one (user, service) stream a
+// higher Sequence is the later edit, so one arriving after a newer one
+// (a retry) can be dropped.
+type PaymentAnnotated struct {
+	// PaymentID is the payment whose memo changed, the same id its
+	// payment.completed carried.
+	PaymentID string `json:"payment_id"`
+	// User is the payer's pseudonym for this service.
+	User string `json:"user"`
+	// Input is the memo and category as they stand now.
+	Input Input `json:"input"`
+	// Sequence is this message's place in the (user, service) stream.
+	Sequence int64 `json:"sequence"`
+	// Source is how the service received the payment: SourceSelection
+	// or SourceLink.
+	Source string `json:"source"`
+}
+
 // LinkRevoked is the data of a link.revoked message.
 type LinkRevoked struct {
 	// User is the pseudonymous id whose link ended.
@@ -186,6 +212,10 @@ func decodeData(ev *Event, v any) error {
 		}
 	case *StatementLine:
 		pay = &d.PaymentInfo
+	case *PaymentAnnotated:
+		if d.PaymentID == "" {
+			return fmt.Errorf("%w: %s data has no payment_id", errMalformed, ev.Type)
+		}
 	}
 	if pay != nil && pay.PaymentID == "" {
 		return fmt.Errorf("%w: %s data has no payment_id", errMalformed, ev.Type)

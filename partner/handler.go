@@ -69,6 +69,9 @@ type Handler struct {
 	OnPaymentRefunded func(ctx context.Context, ev *Event, r *PaymentRefunded) error
 	// OnStatementLine handles statement.line.
 	OnStatementLine func(ctx context.Context, ev *Event, s *StatementLine) error
+	// OnPaymentAnnotated handles payment.annotated: the payer's new memo
+	// or category for a payment this service received.
+	OnPaymentAnnotated func(ctx context.Context, ev *Event, a *PaymentAnnotated) error
 	// OnLinkRevoked handles link.revoked.
 	OnLinkRevoked func(ctx context.Context, ev *Event, l *LinkRevoked) error
 	// OnOther handles every other type, including types added to Renkei
@@ -228,6 +231,15 @@ func (h *Handler) callback(ev *Event) (func(context.Context) error, error) {
 			return nil, err
 		}
 		return func(ctx context.Context) error { return h.OnStatementLine(ctx, ev, &d) }, nil
+	case TypePaymentAnnotated:
+		if h.OnPaymentAnnotated == nil {
+			return other(), nil
+		}
+		var d PaymentAnnotated
+		if err := decodeData(ev, &d); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error { return h.OnPaymentAnnotated(ctx, ev, &d) }, nil
 	case TypeLinkRevoked:
 		if h.OnLinkRevoked == nil {
 			return other(), nil

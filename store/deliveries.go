@@ -91,6 +91,14 @@ func (s *Store) message(rs *renkei.RelatedService, p *renkei.Payment, typ, sourc
 	if input != nil && (input.Memo != "" || input.Category != "") {
 		msg.Data.Input = input
 	}
+	if typ == renkei.EventPaymentAnnotated {
+		// An edit carries the payment's id and the input as it stands
+		// now, even when emptied: the partner has the rest already.
+		msg.Data = MessageData{PaymentID: p.ID, User: pseudo, Input: input, Sequence: seq, Source: source}
+		if msg.Data.Input == nil {
+			msg.Data.Input = &MessageInput{}
+		}
+	}
 	msg.Data.StatementID = x.statementID
 	if refund != nil {
 		msg.Data.RefundID = refund.ID

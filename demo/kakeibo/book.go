@@ -113,9 +113,13 @@ func bookPayment(ctx context.Context, tx *sql.Tx, msgID string, p *partner.Payme
 	case e.realtimeAt.Valid:
 		return nil // booked by an earlier real-time message
 	default:
-		_, err = tx.ExecContext(ctx, `UPDATE entries SET memo = ?, category = ?, realtime_at = ?, confirmed_at = ?,
-			merchant = CASE WHEN merchant = '' THEN ? ELSE merchant END
-			WHERE id = ?`, memo, category, micros(now), micros(now), merchant, e.id)
+		// A memo edit that came in meanwhile is newer than the input of
+		// the tap: it stays.
+		_, err = tx.ExecContext(ctx, `UPDATE entries SET realtime_at = ?, confirmed_at = ?,
+			merchant = CASE WHEN merchant = '' THEN ? ELSE merchant END,
+			memo = CASE WHEN EXISTS (SELECT 1 FROM memo_edits m WHERE m.payment_id = entries.payment_id) THEN memo ELSE ? END,
+			category = CASE WHEN EXISTS (SELECT 1 FROM memo_edits m WHERE m.payment_id = entries.payment_id) THEN category ELSE ? END
+			WHERE id = ?`, micros(now), micros(now), merchant, memo, category, e.id)
 	}
 	if err != nil {
 		return err

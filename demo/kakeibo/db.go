@@ -37,6 +37,14 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE UNIQUE INDEX IF NOT EXISTS entries_refund ON entries (refund_id) WHERE refund_id <> '';
 CREATE INDEX IF NOT EXISTS entries_booked ON entries (booked_at);
 CREATE INDEX IF NOT EXISTS entries_user ON entries (user, booked_at);
+-- The payer's latest memo edit per payment (payment.annotated), so an
+-- older edit that arrives late does not undo a newer one.
+CREATE TABLE IF NOT EXISTS memo_edits (
+	payment_id  TEXT    PRIMARY KEY,
+	sequence    INTEGER NOT NULL,
+	edited_at   INTEGER NOT NULL,
+	message_id  TEXT    NOT NULL
+);
 PRAGMA user_version = 1;
 `
 

@@ -11,7 +11,9 @@
 // the entry and keeps its memo; one for a payment never sent in real time
 // is booked from the statement, without a memo. Either way each payment is
 // one entry. A refund books a reversal, a negative entry linked to the
-// payment.
+// payment. A memo the payer changes later in their wallet arrives as
+// payment.annotated and replaces the entry's memo and category (the
+// newest edit wins, by the stream's sequence).
 //
 // Exactly once: every message is processed in one SQLite transaction that
 // writes the entry and marks the message id done in the SDK's dedup table
@@ -61,6 +63,7 @@ func New(cfg Config) (*Server, error) {
 		OnPaymentCompleted: s.onPaymentCompleted,
 		OnPaymentRefunded:  s.onPaymentRefunded,
 		OnStatementLine:    s.onStatementLine,
+		OnPaymentAnnotated: s.onPaymentAnnotated,
 	})
 	s.Mux.HandleFunc("GET /{$}", s.handleMonth)
 	s.Mux.HandleFunc("GET /api/entries", s.handleEntries)
