@@ -334,7 +334,15 @@ func TestUnlinkCancelsQueued(t *testing.T) {
 	_, err = e.st.RevokeLink(ctx, e.user.ID, links[0].ID)
 	must(t, err)
 	calls := rcv.calls.Load()
-	time.Sleep(700 * time.Millisecond)
+	// Drain the queue instead of waiting a while: once the message's job
+	// has ended nothing can send it again, so the count is final. An
+	// attempt in flight when the unlink committed may still land.
+	waitFor(t, "the canceled message's job to end", func() bool {
+		var open int
+		must(t, e.st.SQLDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job
+			WHERE kind = 'renkei_delivery' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&open))
+		return open == 0
+	})
 	if got := rcv.calls.Load(); got > calls+1 {
 		t.Fatalf("sending went on after unlink: %d calls then %d", calls, got)
 	}

@@ -101,6 +101,9 @@ func benchPostgresDSN(b *testing.B) string {
 	b.Helper()
 	dsn := os.Getenv("RENKEI_TEST_POSTGRES")
 	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			b.Fatal("RENKEI_TEST_POSTGRES is not set; CI must benchmark on PostgreSQL too")
+		}
 		b.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to benchmark on PostgreSQL")
 	}
 	u, err := url.Parse(dsn)

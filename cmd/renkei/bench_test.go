@@ -21,6 +21,9 @@ func TestBenchPayments(t *testing.T) {
 			args := []string{"bench", "payments", "--clients", "4", "--duration", "2s"}
 			if tc.name == "postgres" {
 				if tc.db == "" {
+					if os.Getenv("CI") == "true" {
+						t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
+					}
 					t.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to bench on PostgreSQL")
 				}
 				args = append(args, "--db", tc.db)

@@ -40,6 +40,13 @@ const tourKakeiboRows = `Array.from(document.querySelectorAll("ul.entries li")).
 	stated: !!li.querySelector(".tag.ok"),
 }))`
 
+// tourHang bounds the whole tour and tourWait one wait for a partner's
+// page to show a message: both only stop a hang, they do not measure.
+const (
+	tourHang = 5 * time.Minute
+	tourWait = time.Minute
+)
+
 // TestBrowserTour walks the README's five-minute tour in real Chromium,
 // by clicking, on the real program (Main, with Kakeibo and Points next to
 // it), and keeps a screenshot of every step in docs/screenshots for the
@@ -75,8 +82,9 @@ func TestBrowserTour(t *testing.T) {
 	// The browser. Cleanups run last-in first-out: the tabs close, the
 	// browser exits, then Main stops.
 	browser := browsertest.Chrome(t, chromedp.Flag("lang", "en-US"))
-	// One deadline for the whole tour: a hung page fails, never blocks.
-	tour, cancelTour := context.WithTimeout(browser, 60*time.Second)
+	// One deadline for the whole tour: a hung page fails, never blocks. It
+	// guards against a hang, not a slow machine, so it is generous.
+	tour, cancelTour := context.WithTimeout(browser, tourHang)
 	defer cancelTour()
 
 	// The payer's phone is the browser's first tab; the shop terminal has
@@ -85,11 +93,11 @@ func TestBrowserTour(t *testing.T) {
 	phone := tour
 	shopTab, cancelShop := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelShop()
-	shop, cancelShopTour := context.WithTimeout(shopTab, 60*time.Second)
+	shop, cancelShopTour := context.WithTimeout(shopTab, tourHang)
 	defer cancelShopTour()
 	deskTab, cancelDesk := chromedp.NewContext(browser)
 	defer cancelDesk()
-	desk, cancelDeskTour := context.WithTimeout(deskTab, 60*time.Second)
+	desk, cancelDeskTour := context.WithTimeout(deskTab, tourHang)
 	defer cancelDeskTour()
 
 	step := func(ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -243,7 +251,7 @@ func TestBrowserTour(t *testing.T) {
 	// ok, for a few seconds.
 	kakeiboUntil := func(what string, ok func([]tourKakeiboRow) bool) []tourKakeiboRow {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(tourWait)
 		for {
 			step(desk, "open Kakeibo", chromedp.Navigate(kakeiboURL+"/?lang=en"), chromedp.WaitVisible(chromedp.CSS("main")))
 			rows, err := chromedp.Run(desk, chromedp.Evaluate[[]tourKakeiboRow](tourKakeiboRows))
@@ -254,7 +262,7 @@ func TestBrowserTour(t *testing.T) {
 				return rows
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("Kakeibo: %s did not show within 5 s; the page has %+v", what, rows)
+				t.Fatalf("Kakeibo: %s did not show within %s; the page has %+v", what, tourWait, rows)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -390,7 +398,7 @@ func TestBrowserTour(t *testing.T) {
 	code = showPayCode()
 	charge("2000", code, "")
 	completion("¥2,000", "Midori Mart")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(tourWait)
 	for {
 		step(desk, "open Points", chromedp.Navigate(pointsURL+"/?lang=en"), chromedp.WaitVisible(chromedp.CSS("main")))
 		got := eval(desk, `Array.from(document.querySelectorAll(".balance")).map(b => b.textContent.trim()).join("|")`)
@@ -423,7 +431,7 @@ func TestBrowserTour(t *testing.T) {
 		Source  string `json:"source"`
 	}
 	var ds []delivery
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(tourWait)
 	for {
 		step(desk, "open the deliveries",
 			chromedp.Click(chromedp.CSS(`header nav a[href="/admin/deliveries"]`)),
@@ -468,9 +476,9 @@ func TestBrowserTour(t *testing.T) {
 		return Math.ceil(r.bottom + window.scrollY + 16);
 	})()`)
 
-	if d := time.Since(started); d > 60*time.Second {
-		t.Errorf("the tour took %s, more than a minute", d.Round(time.Second))
-	}
+	// How long the tour took is measured, never asserted: on a loaded
+	// machine it varies, and speed is what the benchmarks are for.
+	t.Logf("the tour took %s", time.Since(started).Round(time.Second))
 }
 
 // tourCrop keeps the top of a PNG screenshot: its width times ratio high.
