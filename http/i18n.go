@@ -472,6 +472,8 @@ var pageMessages = map[string][2]string{
 	"err.amount":        {"Enter the amount as a whole number of yen, at least 1 (1280 or 1,280).", "金額は1円以上の整数で入力してください（1280 または 1,280）。"},
 	"err.amount.large":  {"This amount is above the limit of ¥100,000,000,000. Check the number of zeros.", "金額が上限（¥100,000,000,000）を超えています。桁数を確認してください。"},
 	"err.home":          {"Go to the start page", "最初の画面へ"},
+	"err.text":          {"The field “%s” holds something that is not text (a NUL character, or bytes that are not UTF-8). Remove it and try again.", "「%s」欄に文字として扱えないもの(NUL 文字や UTF-8 でないバイト)が含まれています。取り除いてからもう一度お試しください。"},
+	"err.text.path":     {"The address of this page holds something that is not text (a NUL character, or bytes that are not UTF-8).", "このページのアドレスに文字として扱えないもの(NUL 文字や UTF-8 でないバイト)が含まれています。"},
 }
 
 // pageCategories names the merchant categories of renkei.MCCCategory.

@@ -340,6 +340,15 @@ func (s *Server) pageStart(w http.ResponseWriter, r *http.Request, area string) 
 		s.renderPage(pr, http.StatusForbidden, "error", l.T("err.title"), map[string]string{"Message": l.T("err.crosssite")})
 		return nil, false
 	}
+	// Text that is not text never reaches a handler (see text.go).
+	if f := pageTextFault(r); f != "" {
+		msg := l.T("err.text", f)
+		if f == "path" {
+			msg = l.T("err.text.path")
+		}
+		s.renderPage(pr, http.StatusUnprocessableEntity, "error", l.T("err.title"), map[string]string{"Message": msg})
+		return nil, false
+	}
 	return pr, true
 }
 

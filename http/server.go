@@ -133,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	api := humago.New(mux, cfg)
 	api.UseMiddleware(s.authenticate)
+	api.UseMiddleware(s.checkText)
 	s.api = api
 	s.registerAPI(api)
 	s.registerRelatedAPI(api)
