@@ -228,6 +228,8 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 		{"GET", "/v1/payments/{id}/completion", aiko.token, id(pid), nil},
 		{"POST", "/v1/payments/{id}/selections", aiko.token, id(fresh), map[string]any{"service_id": sid, "memo": "lunch", "category": "food"}},
 		{"POST", "/v1/payments/{id}/dismissals", aiko.token, id(fresh), map[string]any{"service_id": sid}},
+		{"GET", "/v1/payments/{id}/selections", aiko.token, id(pid), nil},
+		{"POST", "/v1/payments/{id}/annotations", aiko.token, id(pid), map[string]any{"memo": "team lunch", "category": "food"}},
 		{"GET", "/v1/deliveries", apiAdminKey, nil, nil},
 		{"GET", "/v1/deliveries/{id}", apiAdminKey, id(did), nil},
 		{"POST", "/v1/deliveries/{id}/replay", apiAdminKey, id(did), nil},
