@@ -44,6 +44,9 @@ type RelatedService struct {
 	// only in the answer that created or rotated it.
 	WebhookSecret string    `json:"webhook_secret,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	// DeletedAt is when the admin deleted the service; a deleted service
+	// is read only by id, for the audit trail of its messages.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // Localized is a text in Japanese and English.
@@ -299,6 +302,7 @@ type SelectInput struct {
 type RelatedServiceService interface {
 	CreateRelatedService(ctx context.Context, in RelatedServiceInput) (*RelatedService, string, error)
 	UpdateRelatedService(ctx context.Context, id string, in RelatedServiceInput) (*RelatedService, error)
+	DeleteRelatedService(ctx context.Context, id string) (*RelatedService, error)
 	FindRelatedService(ctx context.Context, id string) (*RelatedService, error)
 	ListRelatedServices(ctx context.Context, page Page) ([]*RelatedService, bool, error)
 	SetServiceIcon(ctx context.Context, id, contentType string, data []byte) (*RelatedService, error)

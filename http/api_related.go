@@ -50,15 +50,39 @@ func (s *Server) registerRelatedAPI(api huma.API) {
 
 	huma.Register(api, reg(huma.Operation{OperationID: "create-related-service", Method: http.MethodPost, Path: "/v1/related_services",
 		Summary: "Register a related service (admin)", Description: "App information, webhook endpoint, scopes, the input fields it asks for and its proposal policy."}),
-		func(ctx context.Context, in *struct{ Body renkei.RelatedServiceInput }) (*One[ServiceCreated], error) {
-			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+		func(ctx context.Context, in *struct {
+			IdemHeader
+			Body renkei.RelatedServiceInput
+		}) (*One[ServiceCreated], error) {
+			p, err := need(ctx, renkei.KindAdmin)
+			if err != nil {
 				return nil, err
 			}
-			rs, key, err := svc.CreateRelatedService(ctx, in.Body)
+			ctx, idem, err := withIdempotency(ctx, p, "create-related-service", in.IdempotencyKey, in.Body)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
-			return one(ServiceCreated{RelatedService: *rs, APIKey: key}, nil), nil
+			rs, key, err := svc.CreateRelatedService(ctx, in.Body)
+			if err != nil {
+				return nil, s.replayedProblem(ctx, err, idem)
+			}
+			return one(ServiceCreated{RelatedService: *rs, APIKey: key}, idem), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "delete-related-service", Method: http.MethodDelete, Path: "/v1/related_services/{id}",
+		Summary: "Delete a related service (admin)", Description: "Takes the service out of use at once: it is no longer listed or proposed, " +
+			"its partner API key stops working, every user's link to it is revoked and its messages not sent yet are canceled. " +
+			"Messages already delivered or failed, with their attempts, are kept for the audit trail (GET /v1/deliveries?service=…), " +
+			"and GET /v1/related_services/{id} still answers the service, with deleted_at. Deleting it again answers the same."}),
+		func(ctx context.Context, in *IDPath) (*One[*renkei.RelatedService], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			rs, err := svc.DeleteRelatedService(ctx, in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(rs, nil), nil
 		})
 
 	huma.Register(api, reg(huma.Operation{OperationID: "update-related-service", Method: http.MethodPut, Path: "/v1/related_services/{id}",

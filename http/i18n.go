@@ -311,6 +311,12 @@ var pageMessages = map[string][2]string{
 	"shop.refund.toomuch": {"At most %s is left to refund.", "返金できるのは %s までです。"},
 
 	"admin.services.title":     {"Related services", "連携サービス"},
+	"admin.created.again":      {"This form was already sent: %s is registered once. Its API key and signing secret were shown on the first answer only; rotate the secret below if it was lost.", "このフォームは送信済みです。%sは一度だけ登録されています。API キーと署名シークレットは最初の画面にだけ表示されました。シークレットを失った場合は下で再発行してください。"},
+	"admin.delete.title":       {"Delete this service", "このサービスを削除"},
+	"admin.delete.help":        {"It stops at once: no more proposals, its partner key stops working, every user's link is revoked and messages not sent yet are canceled. Messages already delivered or failed, with their attempts, are kept for the audit trail.", "すぐに停止します。提案を止め、パートナーキーを無効にし、利用者の連携をすべて解除し、未送信のメッセージを取り消します。送信済み・失敗したメッセージと送信記録は監査のために残ります。"},
+	"admin.delete":             {"Delete %s", "%sを削除"},
+	"admin.delete.confirm":     {"Delete %s? This cannot be undone.", "%sを削除しますか？元に戻せません。"},
+	"admin.deleted":            {"Deleted %s. Its past messages stay listed under Messages.", "%sを削除しました。過去のメッセージは「メッセージ」に残っています。"},
 	"admin.services.empty":     {"No related services yet.", "連携サービスはまだありません。"},
 	"admin.new":                {"Register a related service", "連携サービスを登録"},
 	"admin.edit":               {"Edit %s", "%sを編集"},

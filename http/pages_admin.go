@@ -35,6 +35,7 @@ func (s *Server) registerAdminPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/services/{id}", s.adminPage(s.adminUpdateService))
 	mux.HandleFunc("POST /admin/services/{id}/icon", s.adminPage(s.adminUploadIcon))
 	mux.HandleFunc("POST /admin/services/{id}/rotate_secret", s.adminPage(s.adminRotateSecret))
+	mux.HandleFunc("POST /admin/services/{id}/delete", s.adminPage(s.adminDeleteService))
 	mux.HandleFunc("GET /admin/deliveries", s.adminPage(s.adminDeliveries))
 	mux.HandleFunc("POST /admin/deliveries/replay", s.adminPage(func(pr *pageReq) { s.replaySince(pr, adminMessages) }))
 	mux.HandleFunc("GET /admin/deliveries/{id}", s.adminPage(func(pr *pageReq) { s.deliveryPage(pr, adminMessages) }))
@@ -82,6 +83,11 @@ func (s *Server) adminServices(pr *pageReq) {
 		return
 	}
 	d := &adminServicesData{Services: svcs}
+	if id := pr.r.URL.Query().Get("deleted"); id != "" {
+		if rs, err := s.Services.FindRelatedService(pr.ctx, id); err == nil && rs.DeletedAt != nil {
+			pr.view.Notice = pr.view.L.T("admin.deleted", rs.Name)
+		}
+	}
 	if more && len(svcs) > 0 {
 		d.Older = "/admin?after=" + url.QueryEscape(svcs[len(svcs)-1].ID)
 	}
@@ -122,6 +128,9 @@ type serviceForm struct {
 	Service *renkei.RelatedService
 	// RotateKey is the idempotency key of the rotate-secret form.
 	RotateKey string
+	// CreateKey is the idempotency key of the new-service form: a reload
+	// or a second tap of "Register" registers one service, not two.
+	CreateKey string
 	// Invalid names the field at fault, for aria-invalid.
 	Invalid string
 	// Lists to choose from.
@@ -269,6 +278,9 @@ func (s *Server) renderServiceForm(pr *pageReq, status int, f *serviceForm) {
 	if f.ID == "" {
 		pr.view.Nav = "new"
 		f.Action = "/admin/services/new"
+		if f.CreateKey == "" {
+			f.CreateKey = newFormKey()
+		}
 	} else {
 		title = pr.view.L.T("admin.edit", f.Name)
 		f.RotateKey = newFormKey()
@@ -296,13 +308,32 @@ func (s *Server) adminNewService(pr *pageReq) {
 
 // adminCreateService registers a service and shows its partner API key,
 // once: the page is the only place the key ever appears.
+//
+// The form carries an idempotency key made when it was shown: a reload of
+// the answer or a double tap posts the same key and registers nothing
+// more; it shows the service the first post registered, without its key
+// and secret, which only the first answer had.
 func (s *Server) adminCreateService(pr *pageReq) {
 	f, in, err := parseServiceForm(pr.view.L, pr.r, nil)
+	f.CreateKey = pr.r.PostFormValue("idempotency_key") // an error shows the form again with its key
 	if err == nil {
+		var formKeyVal string
+		if formKeyVal, err = formKey(pr.r); err != nil {
+			pr.view.Error = pr.view.L.T("err.form")
+			f.CreateKey = ""
+			s.renderServiceForm(pr, http.StatusUnprocessableEntity, f)
+			return
+		}
+		ctx, idem, _ := withIdempotency(pr.ctx, pr.p, "page-create-related-service", formKeyVal, in)
 		var rs *renkei.RelatedService
 		var key string
-		if rs, key, err = s.Services.CreateRelatedService(pr.ctx, in); err == nil {
+		if rs, key, err = s.Services.CreateRelatedService(ctx, in); err == nil {
 			f = formOf(rs)
+			if idem != nil && idem.Replayed {
+				pr.view.Notice = pr.view.L.T("admin.created.again", rs.Name)
+				s.renderServiceForm(pr, http.StatusOK, f)
+				return
+			}
 			f.APIKey, f.Secret = key, rs.WebhookSecret
 			pr.view.Notice = pr.view.L.T("admin.created", rs.Name)
 			s.renderServiceForm(pr, http.StatusCreated, f)
@@ -310,6 +341,22 @@ func (s *Server) adminCreateService(pr *pageReq) {
 		}
 	}
 	s.formFailed(pr, f, err)
+}
+
+// adminDeleteService deletes a service after the browser's confirmation
+// (the button asks first where scripts run; the form's own note says what
+// happens): see the store's DeleteRelatedService for what is kept.
+func (s *Server) adminDeleteService(pr *pageReq) {
+	rs := s.adminService(pr)
+	if rs == nil {
+		return
+	}
+	if _, err := s.Services.DeleteRelatedService(pr.ctx, rs.ID); err != nil {
+		pr.view.Error = pr.view.L.ErrorText(err, sideShop)
+		s.renderServiceForm(pr, s.errStatus(pr.ctx, err), formOf(rs))
+		return
+	}
+	http.Redirect(pr.w, pr.r, "/admin?deleted="+url.QueryEscape(rs.ID), http.StatusSeeOther)
 }
 
 // adminService finds the service of the path, or answers 404.
@@ -320,7 +367,7 @@ func (s *Server) adminService(pr *pageReq) *renkei.RelatedService {
 		return nil
 	}
 	rs, err := s.Services.FindRelatedService(pr.ctx, id)
-	if renkei.ErrorCode(err) == renkei.ENOTFOUND {
+	if renkei.ErrorCode(err) == renkei.ENOTFOUND || (err == nil && rs.DeletedAt != nil) {
 		pr.notFound(s)
 		return nil
 	} else if err != nil {

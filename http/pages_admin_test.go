@@ -50,6 +50,7 @@ func serviceValues() url.Values {
 		"ceiling":             {"20,000"},
 		"merchant_categories": {"groceries", "books"},
 		"enabled":             {"1"},
+		"idempotency_key":     {formKeyForTest()},
 	}
 }
 

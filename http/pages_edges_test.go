@@ -2,12 +2,17 @@ package http_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/renkei/renkei"
 )
 
 // TestFavicon: /favicon.ico is a real ICO holding a PNG, and every page
@@ -88,6 +93,106 @@ func TestAmountTooLarge(t *testing.T) {
 		if !regexp.MustCompile(`<input id="code"[^>]*aria-invalid="true"`).MatchString(page.body) ||
 			regexp.MustCompile(`<input id="amount"[^>]*aria-invalid="true"`).MatchString(page.body) {
 			t.Fatalf("%s: a bad code is not the field marked invalid (%d):\n%s", lang, page.status, pagesText(page.body))
+		}
+	}
+}
+
+var testFormKeys atomic.Int64
+
+// formKeyForTest is a fresh form idempotency key, as a page would embed.
+func formKeyForTest() string { return fmt.Sprintf("test-form-%d", testFormKeys.Add(1)) }
+
+// TestRegisterServiceOnce: the admin's "Register" form, sent twice with
+// its key (a reload, a double tap), registers one service and says so the
+// second time, without showing the key again; the API does the same with
+// Idempotency-Key. A form without its key is refused.
+func TestRegisterServiceOnce(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	admin := f.browser("en")
+	admin.login("admin", "admin")
+	form := admin.want(admin.get("/admin/services/new"), 200, `name="idempotency_key"`)
+	v := serviceValues()
+	v.Set("idempotency_key", pagesField(t, form.body, "", "idempotency_key"))
+	first := admin.want(admin.post("/admin/services/new", v), http.StatusCreated, "Registered Points.", `id="api-key"`)
+	again := admin.want(admin.post("/admin/services/new", v), http.StatusOK, "This form was already sent: Points is registered once.")
+	if regexp.MustCompile(`rk_rsv_\w|whsec_\w`).MatchString(again.body) || strings.Contains(again.body, `id="api-key"`) {
+		t.Fatal("the repeated form shows the key or secret again")
+	}
+	idOf := func(body string) string {
+		return regexp.MustCompile(`action="/admin/services/(rsv_[0-9A-Z]{26})"`).FindStringSubmatch(body)[1]
+	}
+	if idOf(first.body) != idOf(again.body) {
+		t.Fatalf("the repeat shows %s, the first %s", idOf(again.body), idOf(first.body))
+	}
+	v.Del("idempotency_key")
+	admin.want(admin.post("/admin/services/new", v), http.StatusUnprocessableEntity, "This form is out of date")
+	all, _, err := f.st.ListRelatedServices(ctx, renkei.Page{Limit: 10})
+	if err != nil || len(all) != 2 { // Kakeibo of the fixture, and Points once
+		t.Fatalf("%d services (%v), want 2", len(all), err)
+	}
+
+	// The API: the same key and body, one service; Idempotent-Replayed.
+	body := []byte(`{"name":"Savings","app_category":"savings","webhook_url":"https://savings.example/hooks","scopes":["amount"],"policy":{"base_threshold":{"JPY":1000}},"enabled":true}`)
+	r1 := admin.send("POST", "/v1/related_services", "application/json", body, "Authorization", "Bearer admin", "Idempotency-Key", "svc-1")
+	r2 := admin.send("POST", "/v1/related_services", "application/json", body, "Authorization", "Bearer admin", "Idempotency-Key", "svc-1")
+	if r1.status != 201 || r2.status != 201 || r2.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(r1.body, `"api_key":"rk_rsv_`) ||
+		strings.Contains(r2.body, "rk_rsv_") {
+		t.Fatalf("API create twice: %d %s / %d %v %s", r1.status, r1.body, r2.status, r2.header, r2.body)
+	}
+	if regexp.MustCompile(`"id":"(rsv_\w+)"`).FindStringSubmatch(r1.body)[1] != regexp.MustCompile(`"id":"(rsv_\w+)"`).FindStringSubmatch(r2.body)[1] {
+		t.Fatal("the API replay answered another service")
+	}
+}
+
+// TestDeleteServiceAPIAndPage: DELETE /v1/related_services/{id} (admin
+// only) takes the service out of the lists and its key out of use, keeps
+// it readable by id with deleted_at; the admin page's button does the
+// same and says so.
+func TestDeleteServiceAPIAndPage(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	api := f.browser("en")
+	points, key, err := f.st.CreateRelatedService(ctx, pagesKakeiboInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := api.send("DELETE", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer "+f.aiko.token); r.status != http.StatusForbidden {
+		t.Fatalf("a user deleted a service: %d %s", r.status, r.body)
+	}
+	if r := api.send("DELETE", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer "+key); r.status != http.StatusForbidden {
+		t.Fatalf("a partner deleted itself: %d %s", r.status, r.body)
+	}
+	r := api.send("DELETE", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer admin")
+	if r.status != 200 || !strings.Contains(r.body, `"deleted_at":"`) || !strings.Contains(r.body, `"enabled":false`) {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if r := api.send("GET", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer "+key); r.status != http.StatusUnauthorized {
+		t.Fatalf("the deleted service's key still works: %d %s", r.status, r.body)
+	}
+	if r := api.send("GET", "/v1/related_services", "", nil, "Authorization", "Bearer admin"); strings.Contains(r.body, points.ID) {
+		t.Fatalf("the deleted service is still listed: %s", r.body)
+	}
+	if r := api.send("GET", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer admin"); r.status != 200 || !strings.Contains(r.body, `"deleted_at"`) {
+		t.Fatalf("the admin cannot read the deleted service for the audit trail: %d %s", r.status, r.body)
+	}
+	if r := api.send("DELETE", "/v1/related_services/"+points.ID, "", nil, "Authorization", "Bearer admin"); r.status != 200 {
+		t.Fatalf("second delete: %d %s", r.status, r.body)
+	}
+
+	// The page: a button with a confirmation, then the list says it.
+	for _, lang := range []string{"en", "ja"} {
+		admin := f.browser(lang)
+		admin.login("admin", "admin")
+		edit := admin.want(admin.get("/admin/services/"+f.kakeibo.ID), 200, `action="/admin/services/`+f.kakeibo.ID+`/delete"`, `data-confirm="`,
+			map[string]string{"en": "kept for the audit trail", "ja": "監査のために残ります"}[lang])
+		_ = edit
+		if lang == "ja" {
+			back := admin.wantRedirect(admin.post("/admin/services/"+f.kakeibo.ID+"/delete", url.Values{}), "/admin?deleted=")
+			admin.want(admin.get(back), 200, "Kakeiboを削除しました。")
+			admin.want(admin.get("/admin/services/"+f.kakeibo.ID), http.StatusNotFound)
 		}
 	}
 }

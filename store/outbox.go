@@ -59,7 +59,7 @@ func (s *Store) RotateSecret(ctx context.Context, serviceID string, grace time.D
 	} else if plain == "" {
 		return "", fmt.Errorf("rotate secret: no secret box configured")
 	}
-	n, err := s.eng.exec(ctx, `UPDATE related_services SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ?`,
+	n, err := s.eng.exec(ctx, `UPDATE related_services SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ? AND deleted_at = 0`,
 		micros(s.now().Add(grace)), sealed, serviceID)
 	if err != nil {
 		return "", fmt.Errorf("rotate secret: %w", err)
@@ -364,7 +364,10 @@ func (s *Store) Replay(ctx context.Context, f ReplayFilter, progress func(done i
 	total := 0
 	after := ""
 	for {
-		q := `SELECT id FROM deliveries WHERE status = 'failed' AND id > ?`
+		// A deleted service's failed messages stay failed: nothing is
+		// sent to a service that no longer exists.
+		q := `SELECT id FROM deliveries WHERE status = 'failed' AND id > ?
+			AND service_id NOT IN (SELECT id FROM related_services WHERE deleted_at <> 0)`
 		args := []any{after}
 		if f.ServiceID != "" {
 			q += ` AND service_id = ?`

@@ -14,7 +14,10 @@ import (
 const partnerTokenPrefix = "rk_rsv_"
 
 // CreateRelatedService registers a partner's app and returns the partner's
-// API key, shown once.
+// API key, shown once. Under an idempotency key (ctx) a repeat of the
+// same request registers nothing and returns the service the first call
+// registered, without its key and signing secret: those are never stored
+// in the clear, so only the first answer has them.
 func (s *Store) CreateRelatedService(ctx context.Context, in renkei.RelatedServiceInput) (*renkei.RelatedService, string, error) {
 	if err := in.Validate(); err != nil {
 		return nil, "", err
@@ -31,18 +34,22 @@ func (s *Store) CreateRelatedService(ctx context.Context, in renkei.RelatedServi
 	}
 	rs := serviceFrom(s.ids.New(renkei.PrefixRelatedService), in, s.now())
 	rs.WebhookSecret = secret
-	err = s.inTx(ctx, func(t tx) error {
+	id, err := write(ctx, s, func(t tx) (string, error) {
 		if _, err := t.exec(ctx, `INSERT INTO related_services (id, name, icon_url, description_ja, description_en, app_url,
 			app_category, webhook_url, scopes, input, policy, enabled, key_hash, secret, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rs.ID, rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
 			mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), HashToken(key), sealed, micros(rs.CreatedAt)); err != nil {
-			return fmt.Errorf("insert related service: %w", err)
+			return "", fmt.Errorf("insert related service: %w", err)
 		}
-		return s.indexService(ctx, t, rs)
+		return rs.ID, s.indexService(ctx, t, rs)
 	})
 	if err != nil {
 		return nil, "", err
+	}
+	if idem := renkei.IdempotencyFromContext(ctx); idem != nil && idem.Replayed {
+		first, err := s.FindRelatedService(ctx, id)
+		return first, "", err
 	}
 	return rs, key, nil
 }
@@ -55,6 +62,9 @@ func (s *Store) UpdateRelatedService(ctx context.Context, id string, in renkei.R
 	old, err := s.FindRelatedService(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if old.DeletedAt != nil {
+		return nil, errServiceDeleted(id)
 	}
 	if s.CheckEndpoint != nil && in.WebhookURL != old.WebhookURL {
 		if err := s.CheckEndpoint(in.WebhookURL); err != nil {
@@ -69,7 +79,7 @@ func (s *Store) UpdateRelatedService(ctx context.Context, id string, in renkei.R
 		if _, err := t.exec(ctx, `UPDATE related_services SET name = ?, icon_url = ?, description_ja = ?, description_en = ?,
 			app_url = ?, app_category = ?, webhook_url = ?, scopes = ?, input = ?, policy = ?, enabled = ?,
 			disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
-			failing_since = CASE WHEN ? = 1 THEN 0 ELSE failing_since END WHERE id = ?`,
+			failing_since = CASE WHEN ? = 1 THEN 0 ELSE failing_since END WHERE id = ? AND deleted_at = 0`,
 			rs.Name, rs.IconURL, rs.Description.JA, rs.Description.EN, rs.AppURL, rs.AppCategory, rs.WebhookURL,
 			mustJSON(rs.Scopes), mustJSON(rs.Input), mustJSON(rs.Policy), boolInt(rs.Enabled), boolInt(rs.Enabled), boolInt(rs.Enabled), id); err != nil {
 			return fmt.Errorf("update related service: %w", err)
@@ -89,7 +99,48 @@ func serviceFrom(id string, in renkei.RelatedServiceInput, created time.Time) *r
 }
 
 const serviceCols = `id, name, icon_url, description_ja, description_en, app_url, app_category, webhook_url,
-	scopes, input, policy, enabled, disabled_reason, failing_since, created_at`
+	scopes, input, policy, enabled, disabled_reason, failing_since, created_at, deleted_at`
+
+func errServiceDeleted(id string) error {
+	return renkei.Errorf(renkei.ECONFLICT, "The related service %s was deleted; register a new one instead.", id)
+}
+
+// DeleteRelatedService takes a service out of use, in one transaction:
+// it is disabled and hidden from lists and proposals, its partner API key
+// stops working, every user's link to it is revoked, and its messages not
+// sent yet (queued, retries included) are canceled. What was already
+// delivered or failed, with every attempt, is kept for the audit trail,
+// and so is the service's row, so those records still name it. Deleting
+// a deleted service answers it again.
+func (s *Store) DeleteRelatedService(ctx context.Context, id string) (*renkei.RelatedService, error) {
+	return write(ctx, s, func(t tx) (*renkei.RelatedService, error) {
+		rs, err := s.findService(ctx, t, id)
+		if err != nil {
+			return nil, err
+		}
+		if rs.DeletedAt != nil {
+			return rs, nil
+		}
+		now := s.now()
+		if _, err := t.exec(ctx, `UPDATE related_services SET enabled = 0, disabled_reason = 'deleted', deleted_at = ?,
+			key_hash = ? WHERE id = ?`, micros(now), "deleted:"+id, id); err != nil {
+			return nil, fmt.Errorf("delete related service: %w", err)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM service_targets WHERE service_id = ?`, id); err != nil {
+			return nil, fmt.Errorf("unindex deleted service: %w", err)
+		}
+		if _, err := t.exec(ctx, `UPDATE links SET status = 'revoked', revoked_at = ? WHERE service_id = ? AND status <> 'revoked'`,
+			micros(now), id); err != nil {
+			return nil, fmt.Errorf("revoke links of deleted service: %w", err)
+		}
+		if _, err := t.exec(ctx, `UPDATE deliveries SET status = 'canceled', updated_at = ? WHERE service_id = ? AND status = 'queued'`,
+			micros(now), id); err != nil {
+			return nil, fmt.Errorf("cancel queued deliveries of deleted service: %w", err)
+		}
+		rs.Enabled, rs.DisabledReason, rs.DeletedAt = false, "deleted", &now
+		return rs, nil
+	})
+}
 
 func scanService(r row) (*renkei.RelatedService, error) {
 	var (
@@ -97,9 +148,10 @@ func scanService(r row) (*renkei.RelatedService, error) {
 		scopes, input, policy string
 		enabled               int
 		created, failing      int64
+		deleted               int64
 	)
 	if err := r.Scan(&rs.ID, &rs.Name, &rs.IconURL, &rs.Description.JA, &rs.Description.EN, &rs.AppURL, &rs.AppCategory,
-		&rs.WebhookURL, &scopes, &input, &policy, &enabled, &rs.DisabledReason, &failing, &created); err != nil {
+		&rs.WebhookURL, &scopes, &input, &policy, &enabled, &rs.DisabledReason, &failing, &created, &deleted); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &rs.Scopes); err != nil {
@@ -111,7 +163,7 @@ func scanService(r row) (*renkei.RelatedService, error) {
 	if err := json.Unmarshal([]byte(policy), &rs.Policy); err != nil {
 		return nil, fmt.Errorf("service %s policy: %w", rs.ID, err)
 	}
-	rs.Enabled, rs.CreatedAt, rs.FailingSince = enabled == 1, fromMicros(created), optTime(failing)
+	rs.Enabled, rs.CreatedAt, rs.FailingSince, rs.DeletedAt = enabled == 1, fromMicros(created), optTime(failing), optTime(deleted)
 	return &rs, nil
 }
 
@@ -133,10 +185,10 @@ func (s *Store) findService(ctx context.Context, q querier, id string) (*renkei.
 // ListRelatedServices lists related services, newest first.
 func (s *Store) ListRelatedServices(ctx context.Context, page renkei.Page) ([]*renkei.RelatedService, bool, error) {
 	page = page.Normalize()
-	q := `SELECT ` + serviceCols + ` FROM related_services`
+	q := `SELECT ` + serviceCols + ` FROM related_services WHERE deleted_at = 0`
 	var args []any
 	if page.StartingAfter != "" {
-		q += ` WHERE id < ?`
+		q += ` AND id < ?`
 		args = append(args, page.StartingAfter)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`

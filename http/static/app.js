@@ -11,6 +11,7 @@
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (f.dataset.sent) { e.preventDefault(); return; }
+    if (e.defaultPrevented) return; // a confirmation said no
     f.dataset.sent = "1";
   });
   window.addEventListener("pageshow", function () {
@@ -41,6 +42,13 @@
       }
     });
   });
+
+  // Forms that destroy something ask first (data-confirm); without
+  // scripts the button's note beside it says what will happen.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f.dataset.confirm && !f.dataset.sent && !window.confirm(f.dataset.confirm)) e.preventDefault();
+  }, true);
 
   function poll(url, every, until, onData) {
     var stopped = false;
