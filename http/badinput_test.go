@@ -235,6 +235,7 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 		{"POST", "/v1/deliveries/{id}/replay", apiAdminKey, id(did), nil},
 		{"POST", "/v1/deliveries/replay", apiAdminKey, nil, map[string]any{"service_id": sid, "since": "2026-01-01T00:00:00Z"}},
 		{"POST", "/v1/related_services/{id}/rotate_secret", apiAdminKey, id(sid), map[string]any{}},
+		{"DELETE", "/v1/related_services/{id}", apiAdminKey, id(sid), nil}, // last: it takes the service out of use
 	}
 
 	// Every operation of the API is in the battery.
