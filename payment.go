@@ -199,6 +199,9 @@ const (
 	EventWalletToppedUp   = "wallet.topped_up"
 	// EventStatementLine is the payee side's later record of a payment.
 	EventStatementLine = "statement.line"
+	// EventLinkRevoked tells a related service that the user ended their
+	// link: the last message of that link, sent after the revocation.
+	EventLinkRevoked = "link.revoked"
 )
 
 // Event is an immutable record of one state change, written in the same

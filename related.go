@@ -176,16 +176,38 @@ const (
 	LinkRevoked = "revoked"
 )
 
-// Link is a user's standing consent to a related service.
+// Link is a user's standing consent to a related service. What it lets
+// Renkei send is exactly: the payment fields in Scopes, in real time for
+// every payment when Auto is on, and the payee's later statement line of
+// every payment when Statement is on. A link with both off sends nothing
+// by itself; it gives the service a pseudonymous id and keeps the user
+// asked on each payment screen.
 type Link struct {
-	ID        string     `json:"id"`
-	UserID    string     `json:"user_id"`
-	ServiceID string     `json:"service_id"`
-	Scopes    []string   `json:"scopes"`
-	Auto      bool       `json:"auto" doc:"Send every payment automatically."`
-	Status    string     `json:"status"`
+	ID        string   `json:"id"`
+	UserID    string   `json:"user_id"`
+	ServiceID string   `json:"service_id"`
+	Scopes    []string `json:"scopes" doc:"The payment fields every message to the service carries."`
+	Auto      bool     `json:"auto" doc:"Real time: send every payment automatically, without a tap (source link)."`
+	Statement bool     `json:"statement" doc:"Statement feed: send the payee's later statement line of every payment (source statement). Off unless the user turns it on."`
+	Status    string   `json:"status"`
+	// ConsentID is the consent receipt of the link's current settings
+	// (each change makes a new one).
+	ConsentID string     `json:"consent_id,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// LinkInput creates a link.
+type LinkInput struct {
+	ServiceID string `json:"service_id" maxLength:"64"`
+	Auto      bool   `json:"auto,omitempty" doc:"Real time: send every payment automatically, without a tap."`
+	Statement bool   `json:"statement,omitempty" doc:"Statement feed: send the payee's later statement line of every payment."`
+}
+
+// LinkChange turns a link's consents on or off; a nil field stays as it is.
+type LinkChange struct {
+	Auto      *bool `json:"auto,omitempty" doc:"Real time: send every payment automatically."`
+	Statement *bool `json:"statement,omitempty" doc:"Statement feed: send the payee's later statement line of every payment."`
 }
 
 // Proposal statuses.
@@ -308,7 +330,8 @@ type RelatedServiceService interface {
 	SetServiceIcon(ctx context.Context, id, contentType string, data []byte) (*RelatedService, error)
 	ServiceIcon(ctx context.Context, id string) (contentType string, data []byte, err error)
 
-	CreateLink(ctx context.Context, userID, serviceID string, auto bool) (*Link, error)
+	CreateLink(ctx context.Context, userID string, in LinkInput) (*Link, error)
+	UpdateLink(ctx context.Context, userID, linkID string, ch LinkChange) (*Link, error)
 	RevokeLink(ctx context.Context, userID, linkID string) (*Link, error)
 	ListLinks(ctx context.Context, userID string) ([]*Link, error)
 

@@ -34,6 +34,7 @@ const (
 	PrefixMessage        = "msg_"
 	PrefixAttempt        = "att_"
 	PrefixStatement      = "stm_"
+	PrefixConsent        = "cns_"
 )
 
 // crockford is Crockford's base32 alphabet: ids stay sortable as strings

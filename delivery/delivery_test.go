@@ -36,6 +36,8 @@ type receiver struct {
 	got    []received
 	calls  atomic.Int64
 	fail   func(call int64) int // status for this call; 0 = 200
+	// tried counts every call by message type, answered or failed.
+	tried map[string]int
 }
 
 type received struct {
@@ -48,8 +50,14 @@ func newReceiver(t *testing.T) *receiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		n := r.calls.Add(1)
 		body, _ := io.ReadAll(req.Body)
+		var typ struct{ Type string }
+		json.Unmarshal(body, &typ)
 		r.mu.Lock()
 		secret := r.secret
+		if r.tried == nil {
+			r.tried = map[string]int{}
+		}
+		r.tried[typ.Type]++
 		r.mu.Unlock()
 		wh, err := standardwebhooks.NewWebhook(secret)
 		if err != nil || wh.Verify(body, req.Header) != nil {
@@ -141,7 +149,7 @@ func newEnv(t *testing.T, engine string, rcv *receiver, schedule []time.Duration
 	rcv.mu.Lock()
 	rcv.secret = svc.WebhookSecret
 	rcv.mu.Unlock()
-	_, err = st.CreateLink(ctx, u.ID, svc.ID, true)
+	_, err = st.CreateLink(ctx, u.ID, renkei.LinkInput{ServiceID: svc.ID, Auto: true})
 	must(t, err)
 	return &env{st: st, eng: eng, user: u, terminal: term, svc: svc}
 }
@@ -319,8 +327,16 @@ func TestRotationSignsWithBoth(t *testing.T) {
 	waitFor(t, "new-secret delivery", func() bool { return len(rcv.messages()) == 2 })
 }
 
+// triedOf is how many calls carried a message of the type.
+func (r *receiver) triedOf(typ string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tried[typ]
+}
+
 // TestUnlinkCancelsQueued: messages queued for a partner that is down are
-// not sent after the user unlinks.
+// not sent after the user unlinks; link.revoked, queued by the unlink, is
+// the one message still sent.
 func TestUnlinkCancelsQueued(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
@@ -333,23 +349,27 @@ func TestUnlinkCancelsQueued(t *testing.T) {
 	must(t, err)
 	_, err = e.st.RevokeLink(ctx, e.user.ID, links[0].ID)
 	must(t, err)
-	calls := rcv.calls.Load()
-	// Drain the queue instead of waiting a while: once the message's job
-	// has ended nothing can send it again, so the count is final. An
-	// attempt in flight when the unlink committed may still land.
-	waitFor(t, "the canceled message's job to end", func() bool {
+	calls := rcv.triedOf(renkei.EventPaymentCompleted)
+	// Drain the queue instead of waiting a while: once the jobs have
+	// ended nothing can send again, so the counts are final. An attempt in
+	// flight when the unlink committed may still land; link.revoked, queued
+	// by the unlink, is sent (and here retried until it gives up).
+	waitFor(t, "the jobs to end", func() bool {
 		var open int
 		must(t, e.st.SQLDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job
 			WHERE kind = 'renkei_delivery' AND state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&open))
 		return open == 0
 	})
-	if got := rcv.calls.Load(); got > calls+1 {
+	if rcv.triedOf(renkei.EventLinkRevoked) == 0 {
+		t.Fatal("link.revoked was never sent")
+	}
+	if got := rcv.triedOf(renkei.EventPaymentCompleted); got > calls+1 {
 		t.Fatalf("sending went on after unlink: %d calls then %d", calls, got)
 	}
 	ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{})
 	must(t, err)
-	if ds[0].Status != renkei.DeliveryCanceled {
-		t.Fatalf("status %s", ds[0].Status)
+	if len(ds) != 2 || ds[0].Type != renkei.EventLinkRevoked || ds[1].Status != renkei.DeliveryCanceled {
+		t.Fatalf("deliveries %+v", ds)
 	}
 }
 
@@ -442,7 +462,7 @@ func TestUnlinkDuringSendDeliveredWins(t *testing.T) {
 
 			var d *renkei.Delivery
 			waitFor(t, "the attempt to be recorded", func() bool {
-				ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{ServiceID: e.svc.ID})
+				ds, _, err := e.st.ListDeliveries(ctx, renkei.DeliveryFilter{PaymentID: p.ID})
 				must(t, err)
 				d = ds[0]
 				return len(ds) == 1 && d.Attempts == 1
@@ -451,14 +471,19 @@ func TestUnlinkDuringSendDeliveredWins(t *testing.T) {
 				t.Fatalf("the partner acknowledged the message, but its delivery is %s (delivered at %v)", d.Status, d.DeliveredAt)
 			}
 
-			_, err = e.st.CreateLink(ctx, e.user.ID, e.svc.ID, false)
+			// The unlink's link.revoked arrives too, before the relink.
+			waitFor(t, "link.revoked", func() bool { return len(rcv.messages()) == 2 })
+			if a, b := rcv.messages()[0].msg.Type, rcv.messages()[1].msg.Type; a == b || (a != renkei.EventLinkRevoked && b != renkei.EventLinkRevoked) {
+				t.Fatalf("first messages %s and %s, want the payment and link.revoked", a, b)
+			}
+			_, err = e.st.CreateLink(ctx, e.user.ID, renkei.LinkInput{ServiceID: e.svc.ID})
 			must(t, err)
 			rf, err := e.st.CreateRefund(ctx, renkei.CreateRefund{PaymentID: p.ID, Amount: 400})
 			must(t, err)
-			waitFor(t, "the refund message", func() bool { return len(rcv.messages()) == 2 })
-			m := rcv.messages()[1].msg
+			waitFor(t, "the refund message", func() bool { return len(rcv.messages()) == 3 })
+			m := rcv.messages()[2].msg
 			if m.Type != renkei.EventPaymentRefunded || m.Data.PaymentID != p.ID || m.Data.RefundID != rf.ID {
-				t.Fatalf("second message %+v, want the refund %s of %s", m, rf.ID, p.ID)
+				t.Fatalf("third message %+v, want the refund %s of %s", m, rf.ID, p.ID)
 			}
 		})
 	}

@@ -190,18 +190,17 @@ func (s *Server) registerRelatedAPI(api huma.API) {
 	// ---- links ----
 
 	huma.Register(api, reg(huma.Operation{OperationID: "create-link", Method: http.MethodPost, Path: "/v1/links", Tags: []string{"Links"},
-		Summary: "Link a related service (user)", Description: "A standing consent: the service gets a pseudonymous id for the user; with auto, every payment is sent without a tap."}),
+		Summary: "Link a related service (user)", Description: "A standing consent, with a consent receipt: the service gets a pseudonymous id for the user. " +
+			"With auto, every payment is sent in real time without a tap; with statement, the payee's later statement line of every payment. " +
+			"With neither, nothing is sent by the link itself: the user is asked on each payment screen."}),
 		func(ctx context.Context, in *struct {
-			Body struct {
-				ServiceID string `json:"service_id" maxLength:"64"`
-				Auto      bool   `json:"auto,omitempty" doc:"Send every payment automatically."`
-			}
+			Body renkei.LinkInput
 		}) (*One[*renkei.Link], error) {
 			p, err := need(ctx, renkei.KindUser)
 			if err != nil {
 				return nil, err
 			}
-			l, err := svc.CreateLink(ctx, p.ID, in.Body.ServiceID, in.Body.Auto)
+			l, err := svc.CreateLink(ctx, p.ID, in.Body)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
@@ -222,8 +221,26 @@ func (s *Server) registerRelatedAPI(api huma.API) {
 			return list(ls, false), nil
 		})
 
+	huma.Register(api, reg(huma.Operation{OperationID: "update-link", Method: http.MethodPatch, Path: "/v1/links/{id}", Tags: []string{"Links"},
+		Summary:     "Turn a link's real-time sending or statement feed on or off (user)",
+		Description: "Each change makes a new consent receipt. Turning a consent off stops at once: queued messages only it allowed are canceled."}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body renkei.LinkChange
+		}) (*One[*renkei.Link], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			l, err := svc.UpdateLink(ctx, p.ID, in.ID, in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(l, nil), nil
+		})
+
 	huma.Register(api, reg(huma.Operation{OperationID: "revoke-link", Method: http.MethodPost, Path: "/v1/links/{id}/revoke", Tags: []string{"Links"},
-		Summary: "Unlink (user)", Description: "Stops all sending to the service at once; queued messages not yet sent are canceled.", DefaultStatus: http.StatusOK}),
+		Summary: "Unlink (user)", Description: "Stops all sending to the service at once; queued messages not yet sent are canceled, and link.revoked is sent to the service (the link's last message).", DefaultStatus: http.StatusOK}),
 		func(ctx context.Context, in *IDPath) (*One[*renkei.Link], error) {
 			p, err := need(ctx, renkei.KindUser)
 			if err != nil {

@@ -280,6 +280,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/payments/{id}/dismiss", s.appPage(s.appDismiss))
 	mux.HandleFunc("GET /app/links", s.appPage(s.appLinks))
 	mux.HandleFunc("POST /app/links", s.appPage(s.appLink))
+	mux.HandleFunc("POST /app/links/{id}", s.appPage(s.appLinkChange))
 	mux.HandleFunc("POST /app/links/{id}/revoke", s.appPage(s.appUnlink))
 
 	// The shop terminal: the merchant's point of sale.

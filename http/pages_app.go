@@ -300,6 +300,9 @@ type linkRow struct {
 	Description string
 	Link        *renkei.Link // the active link, or nil
 	Key         string       // the link form's idempotency key
+	// Feed is whether the service takes the statement feed: only then is
+	// there a statement consent to give.
+	Feed bool
 }
 
 // appLinks lists the related services a user can link and the links the
@@ -307,10 +310,10 @@ type linkRow struct {
 // the link can be ended.
 func (s *Server) appLinks(pr *pageReq) {
 	q := pr.r.URL.Query()
-	s.renderLinks(pr, http.StatusOK, q.Get("linked"), q.Get("unlinked"))
+	s.renderLinks(pr, http.StatusOK, q.Get("linked"), q.Get("unlinked"), q.Get("changed"))
 }
 
-func (s *Server) renderLinks(pr *pageReq, status int, linked, unlinked string) {
+func (s *Server) renderLinks(pr *pageReq, status int, linked, unlinked, changed string) {
 	l := pr.view.L
 	svcs, _, err := s.Services.ListRelatedServices(pr.ctx, renkei.Page{Limit: 100})
 	if err != nil {
@@ -337,7 +340,7 @@ func (s *Server) renderLinks(pr *pageReq, status int, linked, unlinked string) {
 		if !rs.Enabled && lk == nil {
 			continue
 		}
-		row := &linkRow{Service: publicService(rs), Description: rs.Description.In(string(l)), Link: lk}
+		row := &linkRow{Service: publicService(rs), Description: rs.Description.In(string(l)), Link: lk, Feed: rs.Policy.WantsStatement}
 		if lk == nil {
 			row.Key = newFormKey()
 		}
@@ -347,6 +350,9 @@ func (s *Server) renderLinks(pr *pageReq, status int, linked, unlinked string) {
 			pr.view.Notice = l.T("links.done.linked", rs.Name)
 		case unlinked:
 			pr.view.Notice = l.T("links.done.unlinked", rs.Name)
+		}
+		if changed == rs.ID {
+			pr.view.Notice = l.T("links.done.changed", rs.Name)
 		}
 	}
 	pr.view.Nav = "links"
@@ -359,26 +365,40 @@ func (s *Server) appLink(pr *pageReq) {
 	l := pr.view.L
 	serviceID := strings.TrimSpace(pr.r.PostFormValue("service_id"))
 	auto := pr.r.PostFormValue("auto") != ""
+	statement := pr.r.PostFormValue("statement") != ""
 	key, err := formKey(pr.r)
 	if err != nil {
 		pr.view.Error = l.T("err.form")
-		s.renderLinks(pr, http.StatusUnprocessableEntity, "", "")
+		s.renderLinks(pr, http.StatusUnprocessableEntity, "", "", "")
 		return
 	}
-	params := struct {
-		ServiceID string
-		Auto      bool
-	}{serviceID, auto}
-	ctx, _, err := withIdempotency(pr.ctx, pr.p, "page-link", key, params)
+	in := renkei.LinkInput{ServiceID: serviceID, Auto: auto, Statement: statement}
+	ctx, _, err := withIdempotency(pr.ctx, pr.p, "page-link", key, in)
 	if err == nil {
-		_, err = s.Services.CreateLink(ctx, pr.p.ID, serviceID, auto)
+		_, err = s.Services.CreateLink(ctx, pr.p.ID, in)
 	}
 	if err != nil {
 		pr.view.Error = linkErrorText(l, err)
-		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "")
+		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "", "")
 		return
 	}
 	http.Redirect(pr.w, pr.r, "/app/links?linked="+url.QueryEscape(serviceID), http.StatusSeeOther)
+}
+
+// appLinkChange sets a link's two consents from its form's checkboxes:
+// real time and the statement feed. Setting them again changes nothing.
+func (s *Server) appLinkChange(pr *pageReq) {
+	auto, statement := pr.r.PostFormValue("auto") != "", pr.r.PostFormValue("statement") != ""
+	lk, err := s.Services.UpdateLink(pr.ctx, pr.p.ID, pr.r.PathValue("id"), renkei.LinkChange{Auto: &auto, Statement: &statement})
+	if renkei.ErrorCode(err) == renkei.ENOTFOUND {
+		pr.notFound(s)
+		return
+	} else if err != nil {
+		pr.view.Error = linkErrorText(pr.view.L, err)
+		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "", "")
+		return
+	}
+	http.Redirect(pr.w, pr.r, "/app/links?changed="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)
 }
 
 // appUnlink ends a link at once; messages to the service not yet sent are
@@ -390,7 +410,7 @@ func (s *Server) appUnlink(pr *pageReq) {
 		return
 	} else if err != nil {
 		pr.view.Error = linkErrorText(pr.view.L, err)
-		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "")
+		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "", "")
 		return
 	}
 	http.Redirect(pr.w, pr.r, "/app/links?unlinked="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)

@@ -23,6 +23,9 @@ type completionData struct {
 	Failure string
 	Balance *renkei.Wallet
 	Cards   []*proposalCard
+	// LinkNotes say what the user's links send of this payment without a
+	// tap, so the screen never implies that nothing left.
+	LinkNotes []string
 }
 
 // proposalCard is one related app offered on the completion screen.
@@ -125,6 +128,9 @@ func (s *Server) renderCompletion(pr *pageReq, status int, id string, ce *cardEr
 	if ce != nil && !shownErr {
 		pr.view.Error = ce.Message
 	}
+	if selectable(pay) || pay.Status == renkei.PaymentRefunded {
+		d.LinkNotes = s.linkNotes(pr, pay)
+	}
 	pr.view.MainID = "completion"
 	pr.view.Nav = "payments"
 	s.renderPage(pr, status, "completion", d.Heading, d)
@@ -153,6 +159,9 @@ func (s *Server) proposalCard(pr *pageReq, pay *renkei.Payment, p *renkei.Propos
 			words += l.T("list.sep") + l.T("prop.receives.input")
 		}
 		c.Receives = l.T("prop.receives", rs.Name, words)
+		if rs.Policy.WantsStatement {
+			c.Receives += " " + l.T("prop.receives.statement")
+		}
 	} else {
 		s.Log.ErrorContext(pr.ctx, "completion: find related service", "service", p.ServiceID, "err", err)
 	}
@@ -169,6 +178,48 @@ func (s *Server) proposalCard(pr *pageReq, pay *renkei.Payment, p *renkei.Propos
 	}
 	c.OutcomeText = outcomeText(l, c.Outcome, c.Verb, c.Service.Name)
 	return c
+}
+
+// linkNotes says what the user's links sent, or will send, of a payment
+// without a tap: the real-time message of an automatic link, and the
+// statement line of a link whose statement feed is on.
+func (s *Server) linkNotes(pr *pageReq, pay *renkei.Payment) []string {
+	l := pr.view.L
+	ds, _, err := s.Services.ListDeliveries(pr.ctx, renkei.DeliveryFilter{PaymentID: pay.ID, Page: renkei.Page{Limit: 100}})
+	if err != nil {
+		s.Log.ErrorContext(pr.ctx, "completion: list deliveries", "payment", pay.ID, "err", err)
+		return nil
+	}
+	links, err := s.Services.ListLinks(pr.ctx, pr.p.ID)
+	if err != nil {
+		s.Log.ErrorContext(pr.ctx, "completion: list links", "err", err)
+		return nil
+	}
+	var notes []string
+	// A statement line to any service means the payment was stated: a
+	// link's feed turned on since then has nothing more to send of it.
+	stated := false
+	for _, d := range ds {
+		stated = stated || d.Type == renkei.EventStatementLine
+	}
+	for i := len(ds) - 1; i >= 0; i-- { // oldest first
+		d := ds[i]
+		if d.Type != renkei.EventPaymentCompleted || d.Source != renkei.SourceLink || d.UserID != pr.p.ID {
+			continue
+		}
+		if rs, err := s.Services.FindRelatedService(pr.ctx, d.ServiceID); err == nil {
+			notes = append(notes, l.T("done.links.auto", rs.Name, l.Scopes(rs.Scopes)))
+		}
+	}
+	for _, lk := range links {
+		if lk.Status != renkei.LinkActive || !lk.Statement || stated {
+			continue
+		}
+		if rs, err := s.Services.FindRelatedService(pr.ctx, lk.ServiceID); err == nil && rs.Enabled && rs.Policy.WantsStatement {
+			notes = append(notes, l.T("done.links.statement", rs.Name))
+		}
+	}
+	return notes
 }
 
 // wantsJSON is the page's script asking for a small JSON answer instead

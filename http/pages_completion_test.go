@@ -121,7 +121,7 @@ func TestPagesCompletionProposals(t *testing.T) {
 	page := "/app/payments/" + id
 	r = phone.want(phone.get(page), 200, "Apps for this payment", "Kakeibo", "Record in your household account book",
 		"<summary>Why this suggestion?</summary>", "Suggested because Kakeibo is new to you and ¥12,800 is over its",
-		"What Kakeibo receives: amount paid, shop name, shop category, time of payment, your memo and category.",
+		"If you tap, Kakeibo receives now: amount paid, shop name, shop category, time of payment, your memo and category.",
 		`<label for="card-`+sid+`-memo">Memo (optional)</label>`, `maxlength="20"`, "Up to 20 characters.",
 		`<option value="">No category</option>`, `<option value="food">food</option>`, `<option value="hobby">hobby</option>`,
 		"Record in Kakeibo", `formaction="/app/payments/`+id+`/dismiss"`, "Not now",
@@ -328,7 +328,8 @@ func TestPagesLinks(t *testing.T) {
 	}
 
 	r := phone.want(phone.get("/app/links"), 200, `<a href="/app/links" aria-current="page">Apps</a>`, "Linked apps", "Kakeibo",
-		"Receives: amount paid, shop name, shop category, time of payment", "Send every payment automatically", "Link Kakeibo")
+		"Receives: amount paid, shop name, shop category, time of payment", "Real time: send every payment automatically",
+		"This app does not take the statement feed.", "Link Kakeibo")
 	if strings.Contains(r.body, "Hidden Budget") {
 		t.Fatal("a disabled service is offered for linking")
 	}
@@ -336,7 +337,7 @@ func TestPagesLinks(t *testing.T) {
 	link := url.Values{"service_id": {sid}, "auto": {"1"}, "idempotency_key": {key}}
 	phone.wantRedirect(phone.post("/app/links", link), "/app/links?linked="+sid)
 	phone.wantRedirect(phone.post("/app/links", link), "/app/links?linked=") // a double tap links once
-	r = phone.want(phone.get("/app/links?linked="+sid), 200, "Linked to Kakeibo.", "Every payment is sent automatically.", "Unlink Kakeibo")
+	r = phone.want(phone.get("/app/links?linked="+sid), 200, "Linked to Kakeibo.", "Real time: on. Every payment is sent the moment you pay.", "Unlink Kakeibo")
 	ls, err := f.st.ListLinks(ctx, f.aiko.id)
 	if err != nil || len(ls) != 1 || !ls[0].Auto || ls[0].Status != renkei.LinkActive {
 		t.Fatalf("links %v %v", ls, err)
@@ -362,12 +363,12 @@ func TestPagesLinks(t *testing.T) {
 	}
 	ben.want(ben.post(unlink[1], url.Values{}), http.StatusNotFound)
 	phone.wantRedirect(phone.post(unlink[1], url.Values{}), "/app/links?unlinked="+sid)
-	phone.want(phone.get("/app/links?unlinked="+sid), 200, "Unlinked Kakeibo. Nothing more is sent to it.", "Link Kakeibo")
+	phone.want(phone.get("/app/links?unlinked="+sid), 200, "Unlinked Kakeibo. It is told the link ended; nothing else is sent to it.", "Link Kakeibo")
 	if ls, _ := f.st.ListLinks(ctx, f.aiko.id); len(ls) != 1 || ls[0].Status != renkei.LinkRevoked {
 		t.Fatalf("links after unlink %v", ls)
 	}
 
 	ja := f.browser("ja")
 	ja.login("app", f.aiko.token)
-	ja.want(ja.get("/app/links"), 200, "連携アプリ", "受け取る情報：金額、店名、店の業種、日時", "すべての支払いを自動で送る", "Kakeiboと連携する")
+	ja.want(ja.get("/app/links"), 200, "連携アプリ", "受け取る情報：金額、店名、店の業種、日時", "リアルタイム：すべての支払いを自動で送る", "Kakeiboと連携する")
 }

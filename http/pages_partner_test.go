@@ -29,7 +29,7 @@ func (f *pagesFixture) pagesPartner() (*renkei.RelatedService, string) {
 		f.t.Fatal(err)
 	}
 	for _, id := range []string{f.kakeibo.ID, rs.ID} {
-		if _, err := f.st.CreateLink(ctx, f.aiko.id, id, true); err != nil {
+		if _, err := f.st.CreateLink(ctx, f.aiko.id, renkei.LinkInput{ServiceID: id, Auto: true}); err != nil {
 			f.t.Fatal(err)
 		}
 	}

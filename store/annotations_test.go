@@ -98,7 +98,7 @@ func TestAnnotate(t *testing.T) {
 
 		// A payment sent by an automatic link: the edit goes there too,
 		// with only the memo (Expenses has no categories), as source link.
-		lk, err := s.CreateLink(ctx, f.user.ID, expenses.ID, true)
+		lk, err := s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: expenses.ID, Auto: true})
 		must(t, err)
 		q, err := charge(t, s, f, 900)
 		must(t, err)

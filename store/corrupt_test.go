@@ -33,7 +33,7 @@ func TestCorruptLinkScopes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := s.CreateLink(ctx, u.ID, rs.ID, false)
+			l, err := s.CreateLink(ctx, u.ID, renkei.LinkInput{ServiceID: rs.ID})
 			if err != nil {
 				t.Fatal(err)
 			}

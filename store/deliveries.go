@@ -27,13 +27,17 @@ type Message struct {
 // MessageData is the payment information as one service may see it:
 // fields outside its scopes are left out, never nulled.
 type MessageData struct {
-	PaymentID   string           `json:"payment_id"`
+	// PaymentID is in every message about a payment; link.revoked has
+	// none.
+	PaymentID   string           `json:"payment_id,omitempty"`
+	LinkID      string           `json:"link_id,omitempty"`
 	RefundID    string           `json:"refund_id,omitempty"`
 	StatementID string           `json:"statement_id,omitempty"`
 	Amount      *int64           `json:"amount,omitempty"`
 	Currency    string           `json:"currency,omitempty"`
 	CompletedAt *time.Time       `json:"completed_at,omitempty"`
 	RefundedAt  *time.Time       `json:"refunded_at,omitempty"`
+	RevokedAt   *time.Time       `json:"revoked_at,omitempty"`
 	Merchant    *MessageMerchant `json:"merchant,omitempty"`
 	Method      string           `json:"method,omitempty"`
 	User        string           `json:"user"`
@@ -120,6 +124,35 @@ func (s *Store) message(rs *renkei.RelatedService, p *renkei.Payment, typ, sourc
 	return d, stmt{q: `INSERT INTO deliveries (id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, args: []any{d.ID, d.ServiceID, d.UserID, d.PaymentID, d.Type, d.Source,
 		d.Sequence, d.Body, micros(now), micros(now)}}, nil
+}
+
+// enqueueRevoked queues link.revoked to the service of a link the user
+// just ended: the user's pseudonym, the link and when. It is the one
+// message a revoked link still sends, numbered in the same stream.
+func (s *Store) enqueueRevoked(ctx context.Context, t tx, rs *renkei.RelatedService, l *renkei.Link) error {
+	pseudo, err := s.pseudonym(ctx, t, l.UserID, rs.ID)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if err := t.queryRow(ctx, `INSERT INTO streams (user_id, service_id, seq) VALUES (?, ?, 1)
+		ON CONFLICT (user_id, service_id) DO UPDATE SET seq = streams.seq + 1 RETURNING seq`, l.UserID, rs.ID).Scan(&seq); err != nil {
+		return fmt.Errorf("next sequence: %w", err)
+	}
+	now := s.now()
+	at := *l.RevokedAt
+	body, err := json.Marshal(Message{Type: renkei.EventLinkRevoked, Version: MessageVersion, Timestamp: now.Truncate(time.Second),
+		Data: MessageData{LinkID: l.ID, RevokedAt: &at, User: pseudo, Sequence: seq, Source: renkei.SourceLink}})
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	id := s.ids.New(renkei.PrefixMessage)
+	if _, err := t.exec(ctx, `INSERT INTO deliveries (id, service_id, user_id, payment_id, type, source, sequence, status, body, created_at, updated_at)
+		VALUES (?, ?, ?, '', ?, ?, ?, 'queued', ?, ?, ?)`, id, rs.ID, l.UserID, renkei.EventLinkRevoked, renkei.SourceLink, seq,
+		string(body), micros(now), micros(now)); err != nil {
+		return fmt.Errorf("queue link.revoked: %w", err)
+	}
+	return s.outbox(ctx, t, id)
 }
 
 // outbox tells the delivery engine of a queued delivery, in the

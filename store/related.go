@@ -270,42 +270,122 @@ func (s *Store) pseudonym(ctx context.Context, t tx, userID, serviceID string) (
 	return p, err
 }
 
-// CreateLink records a user's standing consent to a service. With auto,
-// every later payment is sent to the service without a tap.
-func (s *Store) CreateLink(ctx context.Context, userID, serviceID string, auto bool) (*renkei.Link, error) {
+// CreateLink records a user's standing consent to a service, with the
+// consent receipt of what it covers. With Auto, every later payment is
+// sent to the service without a tap; with Statement, the payee's later
+// statement line of every payment is.
+func (s *Store) CreateLink(ctx context.Context, userID string, in renkei.LinkInput) (*renkei.Link, error) {
 	return write(ctx, s, func(t tx) (*renkei.Link, error) {
-		rs, err := s.findService(ctx, t, serviceID)
+		rs, err := s.findService(ctx, t, in.ServiceID)
 		if err != nil {
 			return nil, err
 		}
 		if !rs.Enabled {
 			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking new links right now.", rs.Name)
 		}
-		if _, err := s.pseudonym(ctx, t, userID, serviceID); err != nil {
+		if _, err := s.pseudonym(ctx, t, userID, rs.ID); err != nil {
 			return nil, err
 		}
-		l := &renkei.Link{ID: s.ids.New(renkei.PrefixLink), UserID: userID, ServiceID: serviceID, Scopes: rs.Scopes,
-			Auto: auto, Status: renkei.LinkActive, CreatedAt: s.now()}
-		_, err = t.exec(ctx, `INSERT INTO links (id, user_id, service_id, scopes, auto, status, created_at) VALUES (?, ?, ?, ?, ?, 'active', ?)`,
-			l.ID, userID, serviceID, mustJSON(l.Scopes), boolInt(auto), micros(l.CreatedAt))
+		l := &renkei.Link{ID: s.ids.New(renkei.PrefixLink), UserID: userID, ServiceID: rs.ID, Scopes: rs.Scopes,
+			Auto: in.Auto, Statement: in.Statement, Status: renkei.LinkActive, CreatedAt: s.now()}
+		_, err = t.exec(ctx, `INSERT INTO links (id, user_id, service_id, scopes, auto, statement, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`,
+			l.ID, userID, rs.ID, mustJSON(l.Scopes), boolInt(l.Auto), boolInt(l.Statement), micros(l.CreatedAt))
 		if s.eng.isUnique(err) {
-			return nil, renkei.Errorf(renkei.ECONFLICT, "You are already linked to %s; unlink first to change the link.", rs.Name)
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You are already linked to %s; change or end that link instead.", rs.Name)
 		} else if err != nil {
 			return nil, fmt.Errorf("insert link: %w", err)
+		}
+		if err := s.recordConsent(ctx, t, l); err != nil {
+			return nil, err
+		}
+		return l, nil
+	})
+}
+
+// recordConsent writes the consent receipt of a link's current settings.
+func (s *Store) recordConsent(ctx context.Context, t tx, l *renkei.Link) error {
+	l.ConsentID = s.ids.New(renkei.PrefixConsent)
+	if _, err := t.exec(ctx, `INSERT INTO link_consents (id, link_id, user_id, service_id, scopes, auto, statement, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, l.ConsentID, l.ID, l.UserID, l.ServiceID, mustJSON(l.Scopes), boolInt(l.Auto),
+		boolInt(l.Statement), micros(s.now())); err != nil {
+		return fmt.Errorf("record consent: %w", err)
+	}
+	return nil
+}
+
+// findLink reads a user's link for an update in t.
+func (s *Store) findLink(ctx context.Context, t tx, userID, linkID string) (*renkei.Link, error) {
+	l, err := scanLink(t.queryRow(ctx, `SELECT `+linkCols+` FROM links WHERE id = ? AND user_id = ?`, linkID, userID))
+	if isNoRows(err) {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No link %s.", linkID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find link: %w", err)
+	}
+	return l, nil
+}
+
+// UpdateLink turns a link's real-time sending or statement feed on or off,
+// with a new consent receipt. What a consent no longer covers stops at
+// once: queued messages it alone allowed are canceled in the same
+// transaction (a statement line of a payment the user tapped stays: the
+// tap covers it).
+func (s *Store) UpdateLink(ctx context.Context, userID, linkID string, ch renkei.LinkChange) (*renkei.Link, error) {
+	return write(ctx, s, func(t tx) (*renkei.Link, error) {
+		l, err := s.findLink(ctx, t, userID, linkID)
+		if err != nil {
+			return nil, err
+		}
+		if l.Status != renkei.LinkActive {
+			return nil, renkei.Errorf(renkei.ECONFLICT, "This link has ended; link the app again to send to it.")
+		}
+		auto, statement := l.Auto, l.Statement
+		if ch.Auto != nil {
+			auto = *ch.Auto
+		}
+		if ch.Statement != nil {
+			statement = *ch.Statement
+		}
+		if auto == l.Auto && statement == l.Statement {
+			return l, nil
+		}
+		now := micros(s.now())
+		if _, err := t.exec(ctx, `UPDATE links SET auto = ?, statement = ? WHERE id = ?`, boolInt(auto), boolInt(statement), l.ID); err != nil {
+			return nil, fmt.Errorf("update link: %w", err)
+		}
+		if l.Auto && !auto {
+			if _, err := t.exec(ctx, `UPDATE deliveries SET status = 'canceled', updated_at = ?
+				WHERE user_id = ? AND service_id = ? AND status = 'queued' AND type = 'payment.completed' AND source = 'link'`,
+				now, userID, l.ServiceID); err != nil {
+				return nil, fmt.Errorf("cancel queued link messages: %w", err)
+			}
+		}
+		if l.Statement && !statement {
+			if _, err := t.exec(ctx, `UPDATE deliveries SET status = 'canceled', updated_at = ?
+				WHERE user_id = ? AND service_id = ? AND status = 'queued' AND type = 'statement.line'
+				AND NOT EXISTS (SELECT 1 FROM deliveries tap WHERE tap.payment_id = deliveries.payment_id
+					AND tap.service_id = deliveries.service_id AND tap.source = 'selection'
+					AND tap.type = 'payment.completed' AND tap.status <> 'canceled')`,
+				now, userID, l.ServiceID); err != nil {
+				return nil, fmt.Errorf("cancel queued statement lines: %w", err)
+			}
+		}
+		l.Auto, l.Statement = auto, statement
+		if err := s.recordConsent(ctx, t, l); err != nil {
+			return nil, err
 		}
 		return l, nil
 	})
 }
 
 // RevokeLink ends a link at once: queued messages for the service that
-// were not sent yet are canceled in the same transaction.
+// were not sent yet are canceled in the same transaction, and a
+// link.revoked message is queued: the last one the link sends, so the
+// service knows to stop and forget.
 func (s *Store) RevokeLink(ctx context.Context, userID, linkID string) (*renkei.Link, error) {
 	return write(ctx, s, func(t tx) (*renkei.Link, error) {
-		l, err := scanLink(t.queryRow(ctx, `SELECT `+linkCols+` FROM links WHERE id = ? AND user_id = ?`, linkID, userID))
-		if isNoRows(err) {
-			return nil, renkei.Errorf(renkei.ENOTFOUND, "No link %s.", linkID)
-		} else if err != nil {
-			return nil, fmt.Errorf("find link: %w", err)
+		l, err := s.findLink(ctx, t, userID, linkID)
+		if err != nil {
+			return nil, err
 		}
 		if l.Status == renkei.LinkRevoked {
 			return l, nil
@@ -315,30 +395,38 @@ func (s *Store) RevokeLink(ctx context.Context, userID, linkID string) (*renkei.
 			return nil, fmt.Errorf("revoke link: %w", err)
 		}
 		if _, err := t.exec(ctx, `UPDATE deliveries SET status = 'canceled', updated_at = ?
-			WHERE user_id = ? AND service_id = ? AND status = 'queued'`, micros(now), userID, l.ServiceID); err != nil {
+			WHERE user_id = ? AND service_id = ? AND status = 'queued' AND type <> 'link.revoked'`, micros(now), userID, l.ServiceID); err != nil {
 			return nil, fmt.Errorf("cancel queued deliveries: %w", err)
 		}
 		l.Status, l.RevokedAt = renkei.LinkRevoked, &now
+		rs, err := s.findService(ctx, t, l.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.enqueueRevoked(ctx, t, rs, l); err != nil {
+			return nil, err
+		}
 		return l, nil
 	})
 }
 
-const linkCols = `id, user_id, service_id, scopes, auto, status, created_at, revoked_at`
+const linkCols = `id, user_id, service_id, scopes, auto, statement, status, created_at, revoked_at,
+	COALESCE((SELECT MAX(c.id) FROM link_consents c WHERE c.link_id = links.id), '')`
 
 func scanLink(r row) (*renkei.Link, error) {
 	var (
 		l                renkei.Link
 		scopes           string
-		auto             int
+		auto, statement  int
 		created, revoked int64
 	)
-	if err := r.Scan(&l.ID, &l.UserID, &l.ServiceID, &scopes, &auto, &l.Status, &created, &revoked); err != nil {
+	if err := r.Scan(&l.ID, &l.UserID, &l.ServiceID, &scopes, &auto, &statement, &l.Status, &created, &revoked, &l.ConsentID); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &l.Scopes); err != nil {
 		return nil, fmt.Errorf("link %s scopes: %w", l.ID, err)
 	}
-	l.Auto, l.CreatedAt, l.RevokedAt = auto == 1, fromMicros(created), optTime(revoked)
+	l.Auto, l.Statement, l.CreatedAt, l.RevokedAt = auto == 1, statement == 1, fromMicros(created), optTime(revoked)
 	return &l, nil
 }
 

@@ -124,9 +124,9 @@ func TestAutoLinkAndRevoke(t *testing.T) {
 		rs := createService(t, s, in)
 		other := createService(t, s, kakeiboInput())
 
-		l, err := s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		l, err := s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: rs.ID, Auto: true})
 		must(t, err)
-		_, err = s.CreateLink(ctx, f.user.ID, rs.ID, false)
+		_, err = s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: rs.ID, Auto: false})
 		wantCode(t, err, renkei.ECONFLICT, "")
 
 		p, err := charge(t, s, f, 1200)
@@ -163,26 +163,36 @@ func TestAutoLinkAndRevoke(t *testing.T) {
 		if revoked.Status != renkei.LinkRevoked || revoked.RevokedAt == nil {
 			t.Fatalf("revoked %+v", revoked)
 		}
-		if n := len(deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID, Status: renkei.DeliveryQueued})); n != 0 {
-			t.Fatalf("%d deliveries still queued after unlink", n)
+		// What stays queued is the link's last message: link.revoked, with
+		// the same pseudonym, next in the stream.
+		queued := deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID, Status: renkei.DeliveryQueued})
+		if len(queued) != 1 || queued[0].Type != renkei.EventLinkRevoked || queued[0].Sequence != 3 || queued[0].PaymentID != "" {
+			t.Fatalf("queued after unlink: %+v", queued)
+		}
+		if rm := message(t, queued[0]); rm.Data.User != m.Data.User || rm.Data.LinkID != l.ID || rm.Data.RevokedAt == nil ||
+			strings.Contains(queued[0].Body, "payment_id") {
+			t.Fatalf("link.revoked message %s", queued[0].Body)
+		}
+		if again, err := s.RevokeLink(ctx, f.user.ID, l.ID); err != nil || again.Status != renkei.LinkRevoked {
+			t.Fatalf("second revoke: %+v %v", again, err)
 		}
 		p2, err := charge(t, s, f, 1500)
 		must(t, err)
 		_, err = s.CreateRefund(ctx, renkei.CreateRefund{PaymentID: p.ID, Amount: 100})
 		must(t, err)
-		if n := len(deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID})); n != 2 {
+		if n := len(deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID})); n != 3 {
 			t.Fatalf("sending went on after unlink: %d deliveries (payment %s)", n, p2.ID)
 		}
 		_, err = s.RevokeLink(ctx, "usr_someone_else", l.ID)
 		wantCode(t, err, renkei.ENOTFOUND, "")
 
 		// Relinking keeps the same pseudonym for this service.
-		_, err = s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		_, err = s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: rs.ID, Auto: true})
 		must(t, err)
 		_, err = charge(t, s, f, 900)
 		must(t, err)
 		ds = deliveries(t, s, renkei.DeliveryFilter{ServiceID: rs.ID})
-		if m3 := message(t, ds[0]); m3.Data.User != m.Data.User || m3.Data.Sequence != 3 {
+		if m3 := message(t, ds[0]); m3.Data.User != m.Data.User || m3.Data.Sequence != 4 {
 			t.Fatalf("after relink %s", ds[0].Body)
 		}
 		links, err := s.ListLinks(ctx, f.user.ID)

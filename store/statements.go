@@ -19,7 +19,8 @@ type StatementRun struct {
 // payments not yet stated (claim 9: the payee side's later, batched record
 // of the same payments), and queues a statement.line message, carrying the
 // same payment_id as the real-time message, to every enabled service that
-// wants the statement feed and that the paying user has an active link to.
+// wants the statement feed and that the paying user consented to give
+// statement data (see statementRecipients).
 // A payment is stated once: the marking UPDATE only takes unstated rows, so
 // two nodes running the feed at the same time split the work.
 //
@@ -116,15 +117,11 @@ func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.
 		return err
 	}
 	for _, p := range payments {
-		svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r
-			JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND r.enabled = 1 ORDER BY r.id`, p.UserID)
+		svcs, err := s.statementRecipients(ctx, t, p)
 		if err != nil {
 			return err
 		}
 		for _, rs := range svcs {
-			if !rs.Policy.WantsStatement {
-				continue
-			}
 			if _, err := s.enqueue(ctx, t, rs, p, renkei.EventStatementLine, renkei.SourceStatement, extra{statementID: stmtID}); err != nil {
 				return err
 			}
@@ -132,4 +129,29 @@ func (s *Store) state(ctx context.Context, t tx, merchantID string, cutoff time.
 		}
 	}
 	return nil
+}
+
+// statementRecipients are the services a payment's statement line goes
+// to: enabled, wanting the feed, and covered by a consent of the user to
+// statement data: an active link with its statement feed on, or a tap
+// that sent this very payment to the service (its line lets the service
+// reconcile the payment, and no other) and that no unlink has ended since.
+func (s *Store) statementRecipients(ctx context.Context, t tx, p *renkei.Payment) ([]*renkei.RelatedService, error) {
+	svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r WHERE r.enabled = 1 AND (
+			EXISTS (SELECT 1 FROM links l WHERE l.user_id = ? AND l.service_id = r.id AND l.status = 'active' AND l.statement = 1)
+			OR EXISTS (SELECT 1 FROM deliveries d WHERE d.payment_id = ? AND d.service_id = r.id AND d.source = 'selection'
+				AND d.type = 'payment.completed' AND d.status <> 'canceled'
+				AND NOT EXISTS (SELECT 1 FROM links x WHERE x.user_id = d.user_id AND x.service_id = r.id AND x.status = 'revoked'
+					AND x.revoked_at >= d.created_at)))
+		ORDER BY r.id`, p.UserID, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := svcs[:0]
+	for _, rs := range svcs {
+		if rs.Policy.WantsStatement {
+			out = append(out, rs)
+		}
+	}
+	return out, nil
 }

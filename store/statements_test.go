@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/renkei/renkei"
 	"github.com/renkei/renkei/store"
@@ -23,9 +24,9 @@ func TestStatementFeed(t *testing.T) {
 		in.Policy.WantsStatement = true
 		kakeibo := createService(t, s, in)
 		noFeed := createService(t, s, kakeiboInput())
-		_, err := s.CreateLink(ctx, f.user.ID, kakeibo.ID, false)
+		_, err := s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: kakeibo.ID, Statement: true})
 		must(t, err)
-		_, err = s.CreateLink(ctx, f.user.ID, noFeed.ID, false)
+		_, err = s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: noFeed.ID, Statement: true})
 		must(t, err)
 
 		tapped, err := charge(t, s, f, 5000)
@@ -81,7 +82,7 @@ func TestStatementBatches(t *testing.T) {
 		f := newFixture(t, s, 1_000_000)
 		g := newFixture(t, s, 1_000_000) // another shop
 		for _, u := range []string{f.user.ID, g.user.ID} {
-			_, err := s.CreateLink(ctx, u, feed.ID, false)
+			_, err := s.CreateLink(ctx, u, renkei.LinkInput{ServiceID: feed.ID, Statement: true})
 			must(t, err)
 		}
 		pay := func(fx fixture, n int) {
@@ -176,7 +177,7 @@ func TestStatementRunResumes(t *testing.T) {
 		in.Policy.WantsStatement = true
 		feed := createService(t, s, in)
 		f := newFixture(t, s, 100_000)
-		_, err := s.CreateLink(ctx, f.user.ID, feed.ID, false)
+		_, err := s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: feed.ID, Statement: true})
 		must(t, err)
 		for range 7 {
 			_, err := charge(t, s, f, 100)
@@ -208,5 +209,109 @@ func TestStatementRunResumes(t *testing.T) {
 				t.Fatalf("payment %s stated %d times", id, n)
 			}
 		}
+	})
+}
+
+// TestStatementConsent (issue 11): a statement line goes only where the
+// user consented to statement data. A link without its statement feed
+// sends no line of an untapped payment; a tap, with or without a link,
+// gets the line of that payment only; turning the feed on and off takes
+// effect at once (queued lines it alone allowed are canceled); an unlink
+// after a tap ends the tap's consent too. Each link change leaves a new
+// consent receipt.
+func TestStatementConsent(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		linked := newFixture(t, s, 100_000)
+		tapper := newFixture(t, s, 100_000) // taps, never links
+		in := kakeiboInput()
+		in.Policy.WantsStatement = true
+		in.Policy.BaseThreshold = map[string]int64{"JPY": 0}
+		kakeibo := createService(t, s, in)
+		link, err := s.CreateLink(ctx, linked.user.ID, renkei.LinkInput{ServiceID: kakeibo.ID})
+		must(t, err)
+		if link.Statement || link.Auto || link.ConsentID == "" {
+			t.Fatalf("new link %+v", link)
+		}
+		tap := func(f fixture, p *renkei.Payment) *renkei.Selection {
+			t.Helper()
+			_, err := s.Completion(ctx, f.user.ID, p.ID, "en")
+			must(t, err)
+			sel, err := s.Select(ctx, f.user.ID, p.ID, renkei.SelectInput{ServiceID: kakeibo.ID})
+			must(t, err)
+			return sel
+		}
+		lines := func() map[string]string { // payment → status
+			out := map[string]string{}
+			for _, d := range deliveries(t, s, renkei.DeliveryFilter{ServiceID: kakeibo.ID}) {
+				if d.Type == renkei.EventStatementLine {
+					out[d.PaymentID] = d.Status
+				}
+			}
+			return out
+		}
+
+		untapped, err := charge(t, s, linked, 700)
+		must(t, err)
+		tapped, err := charge(t, s, linked, 800)
+		must(t, err)
+		tap(linked, tapped)
+		strangerTapped, err := charge(t, s, tapper, 900)
+		must(t, err)
+		tap(tapper, strangerTapped)
+		strangerUntapped, err := charge(t, s, tapper, 1000)
+		must(t, err)
+		_, err = s.RunStatements(ctx)
+		must(t, err)
+		got := lines()
+		if len(got) != 2 || got[tapped.ID] == "" || got[strangerTapped.ID] == "" {
+			t.Fatalf("lines %v; want only the tapped %s and %s (not %s, %s)", got, tapped.ID, strangerTapped.ID, untapped.ID, strangerUntapped.ID)
+		}
+
+		// The feed on: the next untapped payment gets its line.
+		on, off := true, false
+		changed, err := s.UpdateLink(ctx, linked.user.ID, link.ID, renkei.LinkChange{Statement: &on})
+		must(t, err)
+		if !changed.Statement || changed.ConsentID == link.ConsentID {
+			t.Fatalf("after turning the feed on %+v (was %+v)", changed, link)
+		}
+		second, err := charge(t, s, linked, 1100)
+		must(t, err)
+		third, err := charge(t, s, linked, 1200)
+		must(t, err)
+		tap(linked, third)
+		_, err = s.RunStatements(ctx)
+		must(t, err)
+		got = lines()
+		if got[second.ID] != renkei.DeliveryQueued || got[third.ID] != renkei.DeliveryQueued {
+			t.Fatalf("lines with the feed on %v", got)
+		}
+		// The feed off again: the queued line of the untapped payment is
+		// canceled at once; the tapped one's stays (the tap covers it).
+		_, err = s.UpdateLink(ctx, linked.user.ID, link.ID, renkei.LinkChange{Statement: &off})
+		must(t, err)
+		got = lines()
+		if got[second.ID] != renkei.DeliveryCanceled || got[third.ID] != renkei.DeliveryQueued {
+			t.Fatalf("lines after turning the feed off %v", got)
+		}
+		// An unlink after a tap ends the tap's consent to its line, even
+		// when the tapped message was delivered before.
+		fourth, err := charge(t, s, linked, 1300)
+		must(t, err)
+		sel := tap(linked, fourth)
+		must(t, s.RecordAttempt(ctx, sel.DeliveryID, store.AttemptResult{Attempt: 1, StartedAt: c.now(), Status: 204, Delivered: true}))
+		c.advance(time.Second)
+		_, err = s.RevokeLink(ctx, linked.user.ID, link.ID)
+		must(t, err)
+		_, err = s.RunStatements(ctx)
+		must(t, err)
+		if got = lines(); got[fourth.ID] != "" {
+			t.Fatalf("a line of %s went out after the unlink: %v", fourth.ID, got)
+		}
+		_, err = s.UpdateLink(ctx, linked.user.ID, link.ID, renkei.LinkChange{Statement: &on})
+		wantCode(t, err, renkei.ECONFLICT, "")
+		_, err = s.UpdateLink(ctx, tapper.user.ID, link.ID, renkei.LinkChange{Statement: &on})
+		wantCode(t, err, renkei.ENOTFOUND, "")
 	})
 }

@@ -286,7 +286,7 @@ func (b *deliveriesBench) setup(ctx context.Context, m *Main, rcv *benchPartner)
 		}
 		// A link without auto: a standing consent that sends nothing by
 		// itself, so each payment waits for the user's tap.
-		if _, err := s.CreateLink(ctx, u.ID, svc.ID, false); err != nil {
+		if _, err := s.CreateLink(ctx, u.ID, renkei.LinkInput{ServiceID: svc.ID, Auto: false}); err != nil {
 			return nil, err
 		}
 		users[i] = u.ID

@@ -477,13 +477,14 @@ func seedDemo(ctx context.Context, s *store.Store, dir string) (*demoData, error
 		}
 		d.Services = append(d.Services, demoService{rs.ID, rs.Name, key, rs.WebhookSecret})
 	}
-	// Aiko keeps a household account book: her link to Kakeibo brings her
-	// payments there through the statement feed even when she does not tap.
+	// Aiko keeps a household account book: her link to Kakeibo, with its
+	// statement feed turned on, brings her payments there through the
+	// statement feed even when she does not tap.
 	// Chika collects points automatically on every payment.
-	if _, err := s.CreateLink(ctx, d.Users[0].ID, d.Services[0].ID, false); err != nil {
+	if _, err := s.CreateLink(ctx, d.Users[0].ID, renkei.LinkInput{ServiceID: d.Services[0].ID, Statement: true}); err != nil {
 		return nil, err
 	}
-	if _, err := s.CreateLink(ctx, d.Users[2].ID, d.Services[1].ID, true); err != nil {
+	if _, err := s.CreateLink(ctx, d.Users[2].ID, renkei.LinkInput{ServiceID: d.Services[1].ID, Auto: true}); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")

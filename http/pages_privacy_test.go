@@ -1,0 +1,86 @@
+package http_test
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/renkei/renkei"
+)
+
+// feedService registers an account book that takes the statement feed.
+func (f *pagesFixture) feedService(name string) *renkei.RelatedService {
+	f.t.Helper()
+	in := pagesKakeiboInput()
+	in.Name, in.Policy.WantsStatement = name, true
+	in.Policy.BaseThreshold = map[string]int64{"JPY": 100_000}
+	rs, _, err := f.st.CreateRelatedService(context.Background(), in)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rs
+}
+
+// TestPagesLinkConsents (issue 11): the links page says what each link
+// sends, offers the statement feed as a consent of its own (off unless
+// ticked), lets the user turn it off again, and the completion screen says
+// what the links sent or will send of a payment nobody tapped.
+func TestPagesLinkConsents(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ledger := f.feedService("Ledger")
+	phone := f.browser("en")
+	phone.login("app", f.aiko.token)
+	ctx := context.Background()
+
+	r := phone.want(phone.get("/app/links"), 200, "A link sends only what you turn on",
+		"Statement feed: send the shop's statement line of every payment later", `href="/app/privacy"`)
+	key := regexp.MustCompile(`name="service_id" value="` + ledger.ID + `">\s*<input type="hidden" name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if key == nil {
+		t.Fatalf("no link form for Ledger:\n%s", r.body)
+	}
+	link := url.Values{"service_id": {ledger.ID}, "statement": {"1"}, "idempotency_key": {key[1]}}
+	phone.wantRedirect(phone.post("/app/links", link), "/app/links?linked="+ledger.ID)
+	r = phone.want(phone.get("/app/links"), 200, "Real time: off. A payment is sent only when you tap it on the payment screen.",
+		"Statement feed: on. The shop's statement line of every payment is sent later.", "Consent receipt (JSON)")
+	ls, err := f.st.ListLinks(ctx, f.aiko.id)
+	if err != nil || len(ls) != 1 || ls[0].Auto || !ls[0].Statement {
+		t.Fatalf("links %+v %v", ls, err)
+	}
+
+	// A payment nobody taps: the screen says the link's feed will send its
+	// statement line, and the statement run does.
+	id := f.pay(f.aiko, f.cafe, 1_280)
+	phone.want(phone.get("/app/payments/"+id), 200, "Sent by your links",
+		"Ledger: its statement line will be sent later, by your link's statement feed.")
+	if _, err := f.st.RunStatements(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := f.deliveries(id); len(ds) != 1 || ds[0].Type != renkei.EventStatementLine || ds[0].ServiceID != ledger.ID {
+		t.Fatalf("statement run sent %+v", ds)
+	}
+
+	// The feed off: the page says so and the next payment's line stays home.
+	change := regexp.MustCompile(`action="(/app/links/lnk_[^"/]+)"`).FindStringSubmatch(r.body)
+	if change == nil {
+		t.Fatal("no settings form")
+	}
+	phone.wantRedirect(phone.post(change[1], url.Values{}), "/app/links?changed="+ledger.ID)
+	phone.want(phone.get("/app/links?changed="+ledger.ID), 200, "Saved: Ledger now receives only what is shown.",
+		"Statement feed: off. Only the lines of payments you tapped are sent, so the app can match them.")
+	id2 := f.pay(f.aiko, f.cafe, 1_300)
+	if _, err := f.st.RunStatements(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := f.deliveries(id2); len(ds) != 0 {
+		t.Fatalf("a line went out with the feed off: %+v", ds)
+	}
+	ben := f.browser("en")
+	ben.login("app", f.ben.token)
+	ben.want(ben.post(change[1], url.Values{"statement": {"1"}}), 404)
+
+	ja := f.browser("ja")
+	ja.login("app", f.aiko.token)
+	ja.want(ja.get("/app/links"), 200, "明細フィード：オフ。タップした支払いの明細行だけを照合用に送信します。", "同意レシート（JSON）")
+}
