@@ -224,6 +224,7 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 		{"GET", "/v1/related_services/{id}/icon", aiko.token, id(sid), nil},
 		{"POST", "/v1/links", aiko.token, nil, map[string]any{"service_id": sid}},
 		{"GET", "/v1/links", aiko.token, nil, nil},
+		{"PATCH", "/v1/links/{id}", aiko.token, id(lid), map[string]any{"statement": true}},
 		{"POST", "/v1/links/{id}/revoke", aiko.token, id(lid), nil},
 		{"GET", "/v1/payments/{id}/completion", aiko.token, id(pid), nil},
 		{"POST", "/v1/payments/{id}/selections", aiko.token, id(fresh), map[string]any{"service_id": sid, "memo": "lunch", "category": "food"}},
@@ -388,6 +389,7 @@ func pageCases(t *testing.T, e *apiEnv) (cases []badCase, login func(area string
 	sel := e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid, "memo": "lunch"}), 201)
 	did := str(sel.body["delivery_id"])
 	fresh := str(e.want(e.do("POST", "/v1/payments/charge", cafe.token, map[string]any{"code": e.payCode(aiko), "amount": 12_800}), 201).body["id"])
+	lid := str(e.want(e.do("POST", "/v1/links", aiko.token, map[string]any{"service_id": sid}), 201).body["id"])
 	e.want(e.do("GET", "/v1/payments/"+fresh+"/completion", aiko.token, nil), 200)
 	tokens := map[string]string{"app": aiko.token, "shop": cafe.token, "admin": apiAdminKey, "partner": partnerKey}
 	login = func(area string) *http.Client {
@@ -420,6 +422,7 @@ func pageCases(t *testing.T, e *apiEnv) (cases []badCase, login func(area string
 			url.Values{"service_id": {sid}, "memo": {"lunch"}, "category": {"food"}, "idempotency_key": {key + "1"}}},
 		{"POST", "app", "/app/payments/{id}/dismiss", map[string]string{"id": fresh}, url.Values{"service_id": {sid}}},
 		{"POST", "app", "/app/links", nil, url.Values{"service_id": {sid}, "idempotency_key": {key + "2"}}},
+		{"POST", "app", "/app/links/{id}", map[string]string{"id": lid}, url.Values{"auto": {"1"}, "statement": {"1"}}},
 		{"GET", "app", "/app/confirm", nil, url.Values{"qr": {"000201"}}},
 		{"POST", "shop", "/shop/charge", nil, url.Values{"amount": {"100"}, "code": {"88000000000000000000"}, "idempotency_key": {key + "3"}}},
 		{"GET", "shop", "/shop/payments", nil, url.Values{"after": {pid}}},
