@@ -277,6 +277,8 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/payments", s.appPage(s.appPayments))
 	mux.HandleFunc("GET /app/payments/{id}", s.appPage(s.appCompletion))
 	mux.HandleFunc("POST /app/payments/{id}/select", s.appPage(s.appSelect))
+	mux.HandleFunc("GET /app/payments/{id}/cards", s.appPoll(s.appCards))
+	mux.HandleFunc("POST /app/payments/{id}/memo", s.appPage(s.appNote))
 	mux.HandleFunc("POST /app/payments/{id}/dismiss", s.appPage(s.appDismiss))
 	mux.HandleFunc("GET /app/links", s.appPage(s.appLinks))
 	mux.HandleFunc("POST /app/links", s.appPage(s.appLink))

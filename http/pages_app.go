@@ -84,7 +84,10 @@ func (s *Server) appTopUp(pr *pageReq) {
 		return
 	}
 	key, err := formKey(pr.r)
-	if err != nil {
+	if err != nil && wantsJSON(pr.r) {
+		writePageJSONStatus(pr.w, http.StatusUnprocessableEntity, cardAnswer{Error: pr.view.L.T("err.form")})
+		return
+	} else if err != nil {
 		pr.view.Error = pr.view.L.T("err.form")
 		s.renderWallet(pr, http.StatusUnprocessableEntity)
 		return
@@ -94,9 +97,16 @@ func (s *Server) appTopUp(pr *pageReq) {
 	if err == nil {
 		_, err = s.Services.TopUp(ctx, req)
 	}
-	if err != nil {
+	if err != nil && wantsJSON(pr.r) {
+		writePageJSONStatus(pr.w, s.errStatus(pr.ctx, err), cardAnswer{Error: pr.view.L.ErrorText(err, sidePayer)})
+		return
+	} else if err != nil {
 		pr.view.Error = pr.view.L.ErrorText(err, sidePayer)
 		s.renderWallet(pr, s.errStatus(pr.ctx, err))
+		return
+	}
+	if wantsJSON(pr.r) {
+		s.topUpAnswer(pr) // the pay page tops up without leaving its code
 		return
 	}
 	http.Redirect(pr.w, pr.r, "/app?topped=1", http.StatusSeeOther)
@@ -112,6 +122,10 @@ type payData struct {
 	// script asks for a payment made after it, to show its result.
 	Since   int64
 	Balance *renkei.Wallet
+	// TopUpKey is the key of the top-up offered after a decline, in demo
+	// mode (where users may top up their own wallets); empty otherwise.
+	TopUpKey string
+	TopUp    renkei.Money
 }
 
 func (s *Server) appPay(pr *pageReq) {
@@ -125,6 +139,9 @@ func (s *Server) appPay(pr *pageReq) {
 		Balance: s.pageWallet(pr, pc.Currency)}
 	if s.FormatPayCode != nil {
 		d.Formatted = s.FormatPayCode(pc.Code)
+	}
+	if s.Demo {
+		d.TopUpKey, d.TopUp = newFormKey(), demoTopUp
 	}
 	pr.view.Nav = "pay"
 	s.renderPage(pr, http.StatusOK, "pay", pr.view.L.T("pay.title"), d)
@@ -144,16 +161,7 @@ func (s *Server) appPayPoll(pr *pageReq) {
 		http.Error(pr.w, "", http.StatusInternalServerError)
 		return
 	}
-	out := struct {
-		URL string `json:"url,omitempty"`
-	}{}
-	for _, p := range ps {
-		if p.Flow == renkei.FlowConsumerPresented && p.CreatedAt.UnixMicro() >= since {
-			out.URL = "/app/payments/" + p.ID
-			break
-		}
-	}
-	writePageJSON(pr.w, out)
+	writePageJSON(pr.w, payPollAnswer(pr.view, ps, since))
 }
 
 // scanData is the scan page.

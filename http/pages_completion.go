@@ -26,6 +26,9 @@ type completionData struct {
 	// LinkNotes say what the user's links send of this payment without a
 	// tap, so the screen never implies that nothing left.
 	LinkNotes []string
+	// Note is the memo form, once an app that takes a memo has the
+	// payment (pages_note.go).
+	Note *noteForm
 }
 
 // proposalCard is one related app offered on the completion screen.
@@ -43,8 +46,11 @@ type proposalCard struct {
 	// Open is true while the card still asks: not chosen, not dismissed,
 	// and the payment can still be sent.
 	Open        bool
-	Outcome     string // queued, sent, not_needed, dismissed; empty while open
+	Outcome     string // queued, retrying, sent, failed, canceled, not_needed, dismissed; empty while open
 	OutcomeText string
+	// Pending is true while the chosen card's message may still change
+	// state by itself (pages_cards.go): the script keeps asking.
+	Pending bool
 	// What the user typed, kept when the form comes back with an error.
 	Memo, Category string
 	Error          string
@@ -59,6 +65,8 @@ type cardError struct {
 	ServiceID      string
 	Message, Field string
 	Memo, Category string
+	// Note says the error is the memo form's, not a card's.
+	Note bool
 }
 
 // recordingApps are the app categories whose cards say "Record in …":
@@ -124,6 +132,10 @@ func (s *Server) renderCompletion(pr *pageReq, status int, id string, ce *cardEr
 			shownErr = true
 		}
 		d.Cards = append(d.Cards, c)
+	}
+	s.resolveCards(pr, pay, d.Cards)
+	if d.Note = s.noteForm(pr, pay, ce); d.Note != nil && ce != nil && ce.Note {
+		shownErr = true
 	}
 	if ce != nil && !shownErr {
 		pr.view.Error = ce.Message

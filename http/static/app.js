@@ -54,7 +54,7 @@
     var stopped = false;
     function tick() {
       if (stopped || (until && Date.now() > until)) return;
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      fetch(typeof url === "function" ? url() : url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (d) { if (d && onData(d)) stopped = true; })
         .catch(function () {})
@@ -81,10 +81,56 @@
     };
     timer = setInterval(countdown, 1000);
     countdown();
-    poll("/app/pay/poll?since=" + encodeURIComponent(code.dataset.since), 2000, expires + 5000, function (d) {
+    // A decline leaves the code valid: say why, offer the top-up, and
+    // keep asking for a payment after the declined one.
+    var since = code.dataset.since;
+    var declined = document.getElementById("declined");
+    poll(function () { return "/app/pay/poll?since=" + encodeURIComponent(since); }, 2000, expires + 5000, function (d) {
+      if (d.status === "failed" && declined) {
+        since = String(d.created + 1);
+        declined.querySelector("[data-reason]").textContent = d.failure || "";
+        declined.hidden = false;
+        return false;
+      }
       if (d.url) { location.assign(d.url); return true; }
       return false;
     });
+    var topup = declined && declined.querySelector("[data-topup]");
+    if (topup) {
+      topup.addEventListener("submit", function (e) {
+        if (topup.dataset.plain) return;
+        e.preventDefault();
+        var said = declined.querySelector("[data-topped]");
+        fetch(topup.getAttribute("action"), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Accept": "application/json" },
+          body: new URLSearchParams(new FormData(topup))
+        }).then(function (r) {
+          if ((r.headers.get("Content-Type") || "").indexOf("application/json") !== 0) {
+            topup.dataset.plain = "1";
+            delete topup.dataset.sent;
+            topup.requestSubmit();
+            return null;
+          }
+          return r.json().then(function (d) { return { ok: r.ok, d: d }; });
+        }).then(function (res) {
+          delete topup.dataset.sent;
+          if (!res) return;
+          var d = res.d;
+          said.textContent = "";
+          var p = document.createElement("p");
+          p.className = res.ok ? "notice" : "error";
+          p.textContent = res.ok ? d.message : d.error;
+          said.appendChild(p);
+          if (res.ok) {
+            topup.querySelector('[name="idempotency_key"]').value = d.key;
+            var bal = document.querySelector("[data-balance]");
+            if (bal && d.balance) bal.textContent = bal.dataset.template.replace("%s", d.balance);
+          }
+        }).catch(function () { delete topup.dataset.sent; });
+      });
+    }
   }
 
   // The shop's QR page: reload once the payment is no longer pending.
@@ -171,6 +217,45 @@
       return p;
     };
 
+    // After a tap the card follows its message: the server says where it
+    // stands (queued, retrying, recorded, failed) until that is final.
+    // The sentence changes in place, so focus stays where the tap put it
+    // and the live region reads the new state.
+    var watching = false;
+    var watch = function () {
+      if (watching || !proposals.dataset.poll) return;
+      watching = true;
+      var every = 400;
+      var tick = function () {
+        fetch(proposals.dataset.poll, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (d) {
+            ((d && d.cards) || []).forEach(function (c) {
+              var card = document.getElementById("card-" + c.service_id);
+              if (!card || !card.hasAttribute("data-pending")) return;
+              var region = card.querySelector("[data-card-outcome]");
+              var p = region.querySelector("p");
+              var cls = "outcome outcome-" + c.outcome;
+              if (!p) {
+                say(region, cls, c.message, false);
+              } else if (p.className !== cls || p.textContent !== c.message) {
+                p.className = cls;
+                p.textContent = c.message;
+              }
+              if (c.final) card.removeAttribute("data-pending");
+            });
+          })
+          .catch(function () {})
+          .then(function () {
+            if (!proposals.querySelector("[data-card][data-pending]")) { watching = false; return; }
+            every = Math.min(every * 1.5, 10000);
+            setTimeout(tick, every);
+          });
+      };
+      setTimeout(tick, every);
+    };
+    if (proposals.querySelector("[data-card][data-pending]")) watch();
+
     document.addEventListener("submit", function (e) {
       var form = e.target;
       if (e.defaultPrevented || !form.matches("[data-card-form]") || form.dataset.plain) return;
@@ -209,6 +294,10 @@
             if (link) link.hidden = false;
           }
           say(outcome, "outcome outcome-" + d.outcome, d.message, true);
+          if (d.outcome === "queued") {
+            card.setAttribute("data-pending", "");
+            watch();
+          }
           return;
         }
         delete form.dataset.sent;
