@@ -68,6 +68,9 @@ type MerchantService interface {
 	ListMerchants(ctx context.Context, page Page) ([]*Merchant, bool, error)
 	SetMerchantStatus(ctx context.Context, id, status string) (*Merchant, error)
 	CreateTerminal(ctx context.Context, req CreateTerminal) (*Terminal, string, error) // returns the API key once
+	// RotateTerminalKey replaces a terminal's API key and returns the new
+	// one, once; the old key (and every login built on it) stops working.
+	RotateTerminalKey(ctx context.Context, id string) (*Terminal, string, error)
 	Terminals(ctx context.Context, merchantID string) ([]*Terminal, error)
 }
 

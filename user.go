@@ -76,6 +76,9 @@ func (t *TopUp) Validate() error {
 // UserService manages wallet holders and their money.
 type UserService interface {
 	CreateUser(ctx context.Context, req CreateUser) (*User, string, error) // returns the bearer token once
+	// RotateUserToken replaces a user's bearer token and returns the new
+	// one, once; the old token (and every login built on it) stops working.
+	RotateUserToken(ctx context.Context, id string) (*User, string, error)
 	FindUser(ctx context.Context, id string) (*User, error)
 	Wallets(ctx context.Context, userID string) ([]*Wallet, error)
 	TopUp(ctx context.Context, req TopUp) (*Wallet, error)

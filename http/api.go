@@ -113,6 +113,20 @@ func (s *Server) registerAPI(api huma.API) {
 			return one(UserCreated{User: *u, Token: tok}, nil), nil
 		})
 
+	huma.Register(api, reg(huma.Operation{OperationID: "rotate-user-token", Method: http.MethodPost, Path: "/v1/users/{id}/rotate_token",
+		Summary: "Give a user a new token (admin)", Description: "For a token that leaked or a phone that was lost: the new token is shown only in this answer, and the old one, with every login made with it, stops working at once.",
+		DefaultStatus: http.StatusOK, Tags: []string{"Users"}}),
+		func(ctx context.Context, in *IDPath) (*One[UserCreated], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			u, tok, err := svc.RotateUserToken(ctx, in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(UserCreated{User: *u, Token: tok}, nil), nil
+		})
+
 	huma.Register(api, reg(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/v1/users/{id}",
 		Summary: "Get a user", Tags: []string{"Users"}}),
 		func(ctx context.Context, in *IDPath) (*One[*renkei.User], error) {
@@ -286,6 +300,20 @@ func (s *Server) registerAPI(api huma.API) {
 				return nil, err
 			}
 			t, key, err := svc.CreateTerminal(ctx, in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(TerminalCreated{Terminal: *t, APIKey: key}, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "rotate-terminal-key", Method: http.MethodPost, Path: "/v1/terminals/{id}/rotate_key",
+		Summary: "Give a shop terminal a new API key (admin)", Description: "For a key that leaked or a till that was stolen: the new key is shown only in this answer, and the old one, with every login made with it, stops working at once.",
+		DefaultStatus: http.StatusOK, Tags: []string{"Merchants"}}),
+		func(ctx context.Context, in *IDPath) (*One[TerminalCreated], error) {
+			if _, err := need(ctx, renkei.KindAdmin); err != nil {
+				return nil, err
+			}
+			t, key, err := svc.RotateTerminalKey(ctx, in.ID)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}

@@ -192,6 +192,11 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 	j, _ := json.Marshal(kakeiboBody())
 	json.Unmarshal(j, &kb)
 
+	// Rotation replaces a token: a user and a terminal of their own, so
+	// the other operations keep theirs.
+	spare := e.user("Eri", 0)
+	spareTill := e.terminal("Tsubame Books", "5942")
+
 	id := func(v string) map[string]string { return map[string]string{"id": v} }
 	ops := []apiOp{
 		{"GET", "/v1/me", aiko.token, nil, nil},
@@ -206,6 +211,8 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 		{"POST", "/v1/merchants/{id}/status", apiAdminKey, id(cafe.merchantID), map[string]any{"status": "active"}},
 		{"POST", "/v1/terminals", apiAdminKey, nil, map[string]any{"merchant_id": cafe.merchantID, "name": "Register 2"}},
 		{"GET", "/v1/merchants/{id}/terminals", apiAdminKey, id(cafe.merchantID), nil},
+		{"POST", "/v1/users/{id}/rotate_token", apiAdminKey, id(spare.id), nil},
+		{"POST", "/v1/terminals/{id}/rotate_key", apiAdminKey, id(spareTill.id), nil},
 		{"POST", "/v1/pay_codes", aiko.token, nil, map[string]any{"currency": "JPY"}},
 		{"POST", "/v1/payments/charge", cafe.token, nil, map[string]any{"code": "88000000000000000000", "amount": 100, "currency": "JPY"}},
 		{"POST", "/v1/payment_requests", cafe.token, nil, map[string]any{"amount": 100, "currency": "JPY"}},

@@ -18,11 +18,11 @@ import (
 // limitEnv is a real server on port 0 over a real SQLite file, with two
 // users, and the trusted proxies and global budget a test asks for.
 type limitEnv struct {
-	t          *testing.T
-	url        string
-	aiko, ben  string // user tokens
-	client     *http.Client
-	terminalID string
+	t         *testing.T
+	url       string
+	aiko, ben string // user tokens
+	client    *http.Client
+	services  *store.Store
 }
 
 func newLimitEnv(t *testing.T, trusted []netip.Prefix, failuresPerMinute int) *limitEnv {
@@ -42,7 +42,7 @@ func newLimitEnv(t *testing.T, trusted []netip.Prefix, failuresPerMinute int) *l
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	e.url = srv.URL()
+	e.url, e.services = srv.URL(), st
 	t.Cleanup(func() {
 		e.client.CloseIdleConnections()
 		srv.Close()

@@ -332,7 +332,7 @@ func (s *Server) pageStart(w http.ResponseWriter, r *http.Request, area string) 
 	if q := r.URL.Query().Get("lang"); q != "" {
 		if _, ok := parseLang(q); ok {
 			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
-				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+				HttpOnly: true, Secure: s.isHTTPS(r), SameSite: http.SameSiteLaxMode})
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -399,7 +399,7 @@ func (s *Server) authedPage(area, cookie, kind string, poll bool, h pageHandler)
 		p, err := s.pageAuth(r, cookie, kind)
 		if err != nil {
 			if c := renkei.ErrorCode(err); (c == renkei.EUNAUTHORIZED || c == renkei.EFORBIDDEN) && hasCookie(r, cookie) {
-				clearAuthCookie(w, r, cookie) // stale, revoked or of the other kind: forget it
+				s.clearAuthCookie(w, r, cookie) // stale, revoked or of the other kind: forget it
 			}
 			switch {
 			case poll:
@@ -420,7 +420,7 @@ func (s *Server) authedPage(area, cookie, kind string, poll bool, h pageHandler)
 	}
 }
 
-// pageAuth authenticates the token in a login cookie. Bad tokens count
+// pageAuth authenticates the token sealed in a login cookie. Bad tokens count
 // against the same budgets as bad API tokens, so cookies are no way around
 // them.
 func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Principal, error) {
@@ -428,7 +428,13 @@ func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Princip
 	if err != nil || c.Value == "" {
 		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "Not logged in.")
 	}
-	p, err := s.checkToken(r, c.Value)
+	token, ok := s.openLogin(cookie, c.Value, s.Now())
+	if !ok {
+		// Expired, from before a restart with another key, or not ours.
+		// Nothing is looked up, so it costs no budget of bad tokens.
+		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "The login has expired.")
+	}
+	p, err := s.checkToken(r, token)
 	if err != nil {
 		return nil, err
 	}
@@ -441,16 +447,6 @@ func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Princip
 func hasCookie(r *http.Request, name string) bool {
 	c, err := r.Cookie(name)
 	return err == nil && c.Value != ""
-}
-
-func setAuthCookie(w http.ResponseWriter, r *http.Request, name, token string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: cookiePath(name), HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-}
-
-func clearAuthCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: cookiePath(name), MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 // safeNext keeps a post-login destination only if it is a page of the
@@ -535,7 +531,7 @@ func (s *Server) pageLogin(area string) http.HandlerFunc {
 			s.renderPage(pr, http.StatusForbidden, "login", title, d)
 			return
 		}
-		setAuthCookie(w, r, cookie, token)
+		s.setAuthCookie(w, r, cookie, token)
 		http.Redirect(w, r, d.Next, http.StatusSeeOther)
 	}
 }
@@ -548,7 +544,7 @@ func (s *Server) pageLogout(area string) http.HandlerFunc {
 		if _, ok := s.pageStart(w, r, area); !ok {
 			return
 		}
-		clearAuthCookie(w, r, cookie)
+		s.clearAuthCookie(w, r, cookie)
 		http.Redirect(w, r, "/"+area+"/login?out=1", http.StatusSeeOther)
 	}
 }

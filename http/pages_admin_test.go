@@ -68,10 +68,13 @@ func TestPagesAdmin(t *testing.T) {
 	r := admin.post("/admin/login", url.Values{"token": {"admin"}, "next": {"/admin/deliveries"}})
 	admin.wantRedirect(r, "/admin/deliveries")
 	ck := r.header.Get("Set-Cookie")
-	for _, want := range []string{"renkei_admin=admin", "Path=/admin", "HttpOnly", "SameSite=Strict"} {
+	for _, want := range []string{"renkei_admin=", "Path=/admin", "HttpOnly", "SameSite=Strict", "Max-Age=3600"} {
 		if !strings.Contains(ck, want) {
 			t.Fatalf("admin cookie %q lacks %s", ck, want)
 		}
+	}
+	if strings.Contains(ck, "renkei_admin=admin") {
+		t.Fatalf("the admin cookie holds the admin key in the clear: %q", ck)
 	}
 
 	// The list: the fixture's Kakeibo with its settings.

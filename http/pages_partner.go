@@ -67,7 +67,7 @@ func (s *Server) partnerPage(h partnerHandler) http.HandlerFunc {
 		p, err := s.pageAuth(r, partnerCookie, renkei.KindPartner)
 		if err != nil {
 			if c := renkei.ErrorCode(err); (c == renkei.EUNAUTHORIZED || c == renkei.EFORBIDDEN) && hasCookie(r, partnerCookie) {
-				clearAuthCookie(w, r, partnerCookie) // stale, revoked or of another kind: forget it
+				s.clearAuthCookie(w, r, partnerCookie) // stale, revoked or of another kind: forget it
 			}
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/partner/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

@@ -262,10 +262,13 @@ func TestPagesPartner(t *testing.T) {
 	r := p.post("/partner/login", url.Values{"token": {key}, "next": {"/partner/deliveries"}})
 	p.wantRedirect(r, "/partner/deliveries")
 	ck := r.header.Get("Set-Cookie")
-	for _, want := range []string{"renkei_partner=" + key, "Path=/partner", "HttpOnly", "SameSite=Strict"} {
+	for _, want := range []string{"renkei_partner=", "Path=/partner", "HttpOnly", "SameSite=Strict", "Max-Age=43200"} {
 		if !strings.Contains(ck, want) {
 			t.Fatalf("partner cookie %q lacks %s", ck, want)
 		}
+	}
+	if strings.Contains(ck, key) {
+		t.Fatalf("the partner cookie holds the API key in the clear: %q", ck)
 	}
 	p.wantRedirect(p.get("/admin"), "/admin/login")
 

@@ -95,7 +95,7 @@ func newPagesFixture(t testing.TB) *pagesFixture {
 		t.Fatal(err)
 	}
 
-	f.srv = &rhttp.Server{Services: st, Demo: true, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
+	f.srv = &rhttp.Server{Services: st, Demo: true, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode, Now: st.Now,
 		DemoLogins: []rhttp.DemoLogin{
 			{Kind: renkei.KindTerminal, Name: f.cafe.name, Token: f.cafe.token},
 			{Kind: renkei.KindUser, Name: "Aiko", Token: f.aiko.token},

@@ -4,6 +4,7 @@ package http
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,15 +71,23 @@ type Server struct {
 	// AuthFailuresPerMinute bounds bad tokens from all addresses together
 	// (0: 600). Past it, tokens not seen valid lately are refused unchecked.
 	AuthFailuresPerMinute int
+	// CookieKey (32 bytes) seals the login cookies. Nodes behind one load
+	// balancer need the same key; nil makes a random one, and logins then
+	// end when the process does.
+	CookieKey []byte
+	// Now is the clock of login expiry; nil is time.Now.
+	Now func() time.Time
 
-	api      huma.API
-	handler  http.Handler
-	limits   *limiter
-	metrics  *metrics
-	srv      *http.Server
-	ln       net.Listener
-	Addr     string // the address actually bound, after Open
-	basePath string
+	api     huma.API
+	handler http.Handler
+	limits  *limiter
+	// cookieAEAD seals login cookies (see session.go).
+	cookieAEAD cipher.AEAD
+	metrics    *metrics
+	srv        *http.Server
+	ln         net.Listener
+	Addr       string // the address actually bound, after Open
+	basePath   string
 }
 
 // DemoLogin is a demo account shown on a login page.
@@ -112,7 +121,15 @@ func (s *Server) Handler() http.Handler {
 		s.Metrics = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s.Metrics)
+	if s.Now == nil {
+		s.Now = time.Now
+	}
 	s.limits = newLimiter(s.AuthFailuresPerMinute)
+	aead, err := newCookieAEAD(s.CookieKey)
+	if err != nil {
+		panic(err) // a wiring mistake, caught by the first test that starts the server
+	}
+	s.cookieAEAD = aead
 
 	if s.WorkerOnly {
 		mux := http.NewServeMux()
@@ -218,6 +235,9 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // Open listens on addr (port 0 picks one) and serves in the background.
 func (s *Server) Open(addr string) error {
+	if s.CookieKey != nil && len(s.CookieKey) != 32 {
+		return fmt.Errorf("the cookie key has %d bytes, want 32", len(s.CookieKey))
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)

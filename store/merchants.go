@@ -115,6 +115,28 @@ func (s *Store) CreateTerminal(ctx context.Context, req renkei.CreateTerminal) (
 	return t, key, nil
 }
 
+// RotateTerminalKey gives a terminal a new API key, shown once. Only the
+// hash is kept, so the old key fails from the next call on.
+func (s *Store) RotateTerminalKey(ctx context.Context, id string) (*renkei.Terminal, string, error) {
+	key := renkei.RandomToken(s.Rand, terminalTokenPrefix, 32)
+	n, err := s.eng.exec(ctx, `UPDATE terminals SET key_hash = ? WHERE id = ?`, HashToken(key), id)
+	if err != nil {
+		return nil, "", fmt.Errorf("rotate key of terminal %s: %w", id, err)
+	} else if n == 0 {
+		return nil, "", renkei.Errorf(renkei.ENOTFOUND, "No terminal %s.", id)
+	}
+	var (
+		t  renkei.Terminal
+		at int64
+	)
+	if err := s.eng.queryRow(ctx, `SELECT id, merchant_id, name, created_at FROM terminals WHERE id = ?`, id).
+		Scan(&t.ID, &t.MerchantID, &t.Name, &at); err != nil {
+		return nil, "", fmt.Errorf("read terminal %s: %w", id, err)
+	}
+	t.CreatedAt = fromMicros(at)
+	return &t, key, nil
+}
+
 // Terminals lists a merchant's terminals.
 func (s *Store) Terminals(ctx context.Context, merchantID string) ([]*renkei.Terminal, error) {
 	r, err := s.eng.query(ctx, `SELECT id, merchant_id, name, created_at FROM terminals WHERE merchant_id = ? ORDER BY id`, merchantID)

@@ -46,6 +46,23 @@ func (s *Store) CreateUser(ctx context.Context, req renkei.CreateUser) (*renkei.
 	return u, token, nil
 }
 
+// RotateUserToken gives a user a new bearer token, shown once. Only the
+// hash is kept, so the old token fails from the next call on.
+func (s *Store) RotateUserToken(ctx context.Context, id string) (*renkei.User, string, error) {
+	token := renkei.RandomToken(s.Rand, userTokenPrefix, 32)
+	n, err := s.eng.exec(ctx, `UPDATE users SET token_hash = ? WHERE id = ?`, HashToken(token), id)
+	if err != nil {
+		return nil, "", fmt.Errorf("rotate token of user %s: %w", id, err)
+	} else if n == 0 {
+		return nil, "", renkei.Errorf(renkei.ENOTFOUND, "No user %s.", id)
+	}
+	u, err := s.FindUser(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return u, token, nil
+}
+
 // FindUser returns a user by id.
 func (s *Store) FindUser(ctx context.Context, id string) (*renkei.User, error) {
 	var (
