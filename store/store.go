@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,6 +246,9 @@ type sqliteEngine struct {
 }
 
 func openSQLite(ctx context.Context, path string) (*sqliteEngine, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	// WAL with synchronous=FULL: what we acknowledged survives power loss.
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
@@ -260,6 +264,27 @@ func openSQLite(ctx context.Context, path string) (*sqliteEngine, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return &sqliteEngine{db: db}, nil
+}
+
+// ownerOnly makes the SQLite file at path readable by its owner only, before
+// SQLite opens it: the database holds balances and payments. SQLite creates
+// the -wal and -shm files with the database file's permissions, so they
+// follow; files left by an older, laxer start are tightened too.
+func ownerOnly(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil // not a plain file path: SQLite's own business
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict sqlite file %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func (e *sqliteEngine) name() string { return SQLite }

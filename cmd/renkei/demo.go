@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*dir = tmp
 	}
 	m := NewMain(io.Discard, stderr)
-	if err := m.ParseFlags([]string{"--data", *dir, "--db", *dsn, "--addr", "127.0.0.1:0", "--log-level", "warn",
+	if err := m.ParseFlags([]string{"--demo", "--data", *dir, "--db", *dsn, "--addr", "127.0.0.1:0", "--log-level", "warn",
 		"--kakeibo-addr", "127.0.0.1:0", "--points-addr", "127.0.0.1:0", "--statement-interval", "24h"}); err != nil {
 		return err
 	}

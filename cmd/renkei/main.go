@@ -1,6 +1,7 @@
 // Command renkei runs the Renkei payment server and its tools.
 //
-//	renkei [serve]        run the server (the default)
+//	renkei                the demo: the server with demo data and partners
+//	renkei serve          run the server, production defaults (no demo)
 //	renkei migrate        bring the database schema up to date and exit
 //	renkei deliveries replay --since 2h   queue failed deliveries again
 //	renkei bench payments drive the HTTP API and print payments/s
@@ -32,13 +33,13 @@ func main() {
 
 // run dispatches a subcommand; tests call it with their own arguments.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd := "serve"
+	cmd := ""
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve":
-		m := NewMain(stdout, stderr)
+	case "", "serve":
+		m := newServeMain(cmd, stdout, stderr)
 		if err := m.ParseFlags(args); err != nil {
 			return err
 		}
@@ -78,10 +79,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
+// newServeMain is the Main of `renkei` and `renkei serve`. Without a
+// command it is the one-command demo (go run ./cmd/renkei); `renkei serve`
+// starts with production defaults: no demo data, no self top-ups, no
+// webhooks to loopback, the daily statement feed.
+func newServeMain(cmd string, stdout, stderr io.Writer) *Main {
+	m := NewMain(stdout, stderr)
+	m.Demo = cmd == ""
+	return m
+}
+
 const usage = `usage: renkei [command] [flags]
 
 commands:
-  serve            run the payment server (default)
+  (none)           the demo: the server with demo users, shops and partners (renkei serve --demo)
+  serve            run the payment server; production defaults, no demo data
   migrate          bring the database schema up to date and exit
   deliveries replay --since T   queue failed deliveries again
   partner kakeibo|points        run a demo related service on its own

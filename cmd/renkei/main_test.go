@@ -34,12 +34,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startMain runs the real program, as `renkei serve` would, on port 0.
+// startMain runs the real program, as `renkei serve --demo` would, on port 0.
 func startMain(t *testing.T, dataDir, dsn string) (*Main, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
 	m := NewMain(out, out)
-	if err := m.ParseFlags([]string{"--data", dataDir, "--addr", "127.0.0.1:0", "--db", dsn, "--log-level", "warn", "--kakeibo-addr", "127.0.0.1:0", "--points-addr", "127.0.0.1:0"}); err != nil {
+	if err := m.ParseFlags([]string{"--demo", "--data", dataDir, "--addr", "127.0.0.1:0", "--db", dsn, "--log-level", "warn", "--kakeibo-addr", "127.0.0.1:0", "--points-addr", "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Run(context.Background()); err != nil {

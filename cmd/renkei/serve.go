@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -84,13 +87,17 @@ type Main struct {
 
 	stdout, stderr io.Writer
 	log            *slog.Logger
-	cancel         context.CancelFunc
-	wg             sync.WaitGroup
+	// cookieKey seals the login cookies; derived from the master key, so
+	// every node with the same --master-key accepts the same logins.
+	cookieKey []byte
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
-// NewMain returns a Main with the defaults of the embedded install.
+// NewMain returns a Main with the production defaults (no demo); the
+// command-less start turns the demo on (see newServeMain).
 func NewMain(stdout, stderr io.Writer) *Main {
-	return &Main{DataDir: "renkei-data", Addr: "127.0.0.1:8080", Demo: true, LogLevel: "info", stdout: stdout, stderr: stderr,
+	return &Main{DataDir: "renkei-data", Addr: "127.0.0.1:8080", LogLevel: "info", stdout: stdout, stderr: stderr,
 		KakeiboAddr: kakeiboAddr, PointsAddr: pointsAddr, StatementEvery: 24 * time.Hour, Role: "all", DisableAfter: 72 * time.Hour}
 }
 
@@ -109,7 +116,14 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Addr, "addr", envOr("RENKEI_ADDR", m.Addr), "HTTP listen address (env RENKEI_ADDR)")
 	fs.StringVar(&m.DSN, "db", envOr("RENKEI_DB", m.DSN), "database: a postgres:// URL, or a SQLite path; default <data>/renkei.db (env RENKEI_DB)")
 	fs.StringVar(&m.AdminKey, "admin-key", envOr("RENKEI_ADMIN_KEY", m.AdminKey), "admin bearer token; generated into <data>/admin.key if unset (env RENKEI_ADMIN_KEY)")
-	fs.BoolVar(&m.Demo, "demo", envOr("RENKEI_DEMO", "true") == "true", "seed demo data on an empty database and allow self top-ups (env RENKEI_DEMO)")
+	if v := os.Getenv("RENKEI_DEMO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("RENKEI_DEMO must be true or false, not %q", v)
+		}
+		m.Demo = b
+	}
+	fs.BoolVar(&m.Demo, "demo", m.Demo, "seed demo data on an empty database, allow self top-ups, run the demo partners (default: on without a command, off for serve) (env RENKEI_DEMO)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RENKEI_LOG_LEVEL", m.LogLevel), "debug, info, warn or error (env RENKEI_LOG_LEVEL)")
 	private := fs.String("allow-private-endpoints", envOr("RENKEI_ALLOW_PRIVATE_ENDPOINTS", ""), "allow http webhook endpoints on loopback (default: true with --demo) (env RENKEI_ALLOW_PRIVATE_ENDPOINTS)")
 	fs.StringVar(&m.MasterKey, "master-key", envOr("RENKEI_MASTER_KEY", m.MasterKey), "base64 AES-256 key sealing webhook secrets; default <data>/master.key, created 0600 (env RENKEI_MASTER_KEY)")
@@ -177,6 +191,7 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 		s.Close()
 		return nil, err
 	}
+	m.cookieKey = deriveKey(key, "renkei login cookies v1")
 	sealer, err := webhook.NewSealer(key)
 	if err != nil {
 		s.Close()
@@ -185,6 +200,14 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	pol := webhook.Policy{AllowPrivate: m.AllowPrivate}
 	s.Secrets, s.NewSecret, s.CheckEndpoint, s.DisableAfter = sealer, webhook.NewSecret, pol.CheckURL, m.DisableAfter
 	return s, nil
+}
+
+// deriveKey makes a key for one purpose from the master key, so that the
+// login cookies and the webhook secrets never share a key.
+func deriveKey(master []byte, purpose string) []byte {
+	h := hmac.New(sha256.New, master)
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
 }
 
 // masterKey is the key that seals webhook secrets: from the flag or env,
@@ -211,6 +234,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Store = s
 	s.Log = m.log
+	if fi, err := os.Stat(m.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// Made by someone else with a looser mode; the files in it are
+		// owner-only, but their names and sizes show.
+		m.log.Warn("the data folder is open to other users; chmod 700 it", "data", m.DataDir, "mode", fi.Mode().Perm().String())
+	}
 	adminKey, generated, err := m.adminKey()
 	if err != nil {
 		return err
@@ -243,7 +271,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
 	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
-		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies}
+		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies, CookieKey: m.cookieKey}
 	if demo != nil {
 		for _, u := range demo.Users {
 			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
@@ -335,10 +363,20 @@ func (m *Main) printWelcome(adminKey string, generated bool, demo *demoData) {
 		fmt.Fprintf(w, "  Demo partner %-10s %s\n", p.Name+":", p.URL)
 	}
 	fmt.Fprintln(w)
-	if generated {
-		fmt.Fprintf(w, "  Admin key (new, kept in %s): %s\n", filepath.Join(m.DataDir, "admin.key"), adminKey)
-	} else {
-		fmt.Fprintf(w, "  Admin key: in %s or RENKEI_ADMIN_KEY\n", filepath.Join(m.DataDir, "admin.key"))
+	keyFile := filepath.Join(m.DataDir, "admin.key")
+	switch {
+	case generated && m.Demo:
+		fmt.Fprintf(w, "  Admin key (new, kept in %s): %s\n", keyFile, adminKey)
+	case generated:
+		// Not printed: terminal output ends up in logs and scrollback.
+		fmt.Fprintf(w, "  Admin key (new): written to %s, readable only by you\n", keyFile)
+	case m.AdminKey != "":
+		fmt.Fprintln(w, "  Admin key: the one given by --admin-key or RENKEI_ADMIN_KEY")
+	default:
+		fmt.Fprintf(w, "  Admin key: in %s\n", keyFile)
+	}
+	if !m.Demo {
+		fmt.Fprintln(w, "  Production mode: no demo data, no self top-ups; `renkei serve --demo` for the demo.")
 	}
 	if demo != nil {
 		fmt.Fprintln(w, "\n  Demo users (bearer tokens; the login pages offer them too):")

@@ -114,6 +114,18 @@ func (a *App) Webhook(h *partner.Handler) {
 // transactions and a busy timeout, so that concurrent deliveries queue for
 // the write lock instead of failing.
 func (a *App) openDB(ctx context.Context, path, schema string) (*sql.DB, error) {
+	// Owner-only before SQLite opens it; its -wal and -shm files take the
+	// database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open %s: %w", a.Name, path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: restrict %s: %w", a.Name, p, err)
+		}
+	}
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
 	db, err := sql.Open("sqlite", dsn)
