@@ -60,7 +60,7 @@ func TestDeleteRelatedService(t *testing.T) {
 		rs, key, err := s.CreateRelatedService(ctx, kakeiboInput())
 		must(t, err)
 		other := createService(t, s, kakeiboInput())
-		_, err = s.CreateLink(ctx, f.user.ID, rs.ID, true)
+		_, err = s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: rs.ID, Auto: true})
 		must(t, err)
 		// Two payments sent automatically: one delivered, one still queued.
 		_, err = charge(t, s, f, 1500)
@@ -121,7 +121,7 @@ func TestDeleteRelatedService(t *testing.T) {
 		}
 		_, err = s.UpdateRelatedService(ctx, rs.ID, kakeiboInput())
 		wantCode(t, err, renkei.ECONFLICT, "")
-		_, err = s.CreateLink(ctx, f.user.ID, rs.ID, false)
+		_, err = s.CreateLink(ctx, f.user.ID, renkei.LinkInput{ServiceID: rs.ID, Auto: false})
 		if err == nil {
 			t.Fatal("linked a deleted service")
 		}
