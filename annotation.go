@@ -57,8 +57,6 @@ const (
 	SelectionFailed = "failed"
 	// SelectionCanceled: an unlink stopped the message before it went.
 	SelectionCanceled = "canceled"
-	// SelectionNotNeeded: the service already had the payment.
-	SelectionNotNeeded = "not_needed"
 )
 
 // SelectionState is where the message of one tap stands: the truth the
@@ -67,7 +65,7 @@ type SelectionState struct {
 	SelectionID string     `json:"selection_id"`
 	ServiceID   string     `json:"service_id"`
 	DeliveryID  string     `json:"delivery_id,omitempty"`
-	Status      string     `json:"status" enum:"queued,retrying,delivered,failed,canceled,not_needed"`
+	Status      string     `json:"status" enum:"queued,retrying,delivered,failed,canceled"`
 	Attempts    int        `json:"attempts"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	// Final is true when the state will not change by itself.

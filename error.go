@@ -95,3 +95,10 @@ const (
 	ReasonMerchantDisabled    = "merchant_disabled"
 	ReasonRequestExpired      = "payment_request_expired"
 )
+
+// Conflict reasons.
+const (
+	// ReasonAlreadySent: the related service already has the payment, so
+	// sending it again is not needed (claim 10).
+	ReasonAlreadySent = "already_sent"
+)

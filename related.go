@@ -227,7 +227,7 @@ type Proposal struct {
 	Threshold int64          `json:"threshold"`
 	Reason    ProposalReason `json:"reason"`
 	Status    string         `json:"status"`
-	Outcome   string         `json:"outcome,omitempty" doc:"After a selection: queued, sent, or not_needed."`
+	Outcome   string         `json:"outcome,omitempty" doc:"After a selection: queued or sent."`
 	CreatedAt time.Time      `json:"created_at"`
 }
 

@@ -44,7 +44,7 @@ func (s *Server) registerAnnotationAPI(api huma.API) {
 		Method: http.MethodGet, Path: "/v1/payments/{id}/selections", Tags: tags,
 		Summary: "Where the messages of my taps stand (user)",
 		Description: "For each app the payer chose for this payment: queued (waiting for the first attempt), retrying (an attempt failed; Renkei tries again by itself), " +
-			"delivered, failed (every attempt failed), canceled (unlinked before it went) or not_needed (the app already had the payment). Poll it until final is true."},
+			"delivered, failed (every attempt failed), canceled (unlinked before it went). Poll it until final is true."},
 		func(ctx context.Context, in *IDPath) (*List[*renkei.SelectionState], error) {
 			p, err := need(ctx, renkei.KindUser)
 			if err != nil {

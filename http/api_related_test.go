@@ -2,9 +2,13 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/renkei/renkei/store"
 )
 
 func kakeiboBody() map[string]any {
@@ -148,5 +152,75 @@ func TestAPICompletionFlow(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("icon fetch %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
+
+// TestAPINotNeeded is claim 10 over HTTP: no card, and no second message,
+// for a service the user's automatic link sends to, or for one that
+// already has the payment; the other app is offered as usual.
+func TestAPINotNeeded(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	aiko := e.user("Aiko", 100_000)
+	cafe := e.terminal("Cafe Hikari", "5814")
+	sid := str(e.want(e.do("POST", "/v1/related_services", apiAdminKey, kakeiboBody()), 201).body["id"])
+	pts := kakeiboBody()
+	pts["name"] = "Points"
+	other := str(e.want(e.do("POST", "/v1/related_services", apiAdminKey, pts), 201).body["id"])
+	lid := str(e.want(e.do("POST", "/v1/links", aiko.token, map[string]any{"service_id": sid, "auto": true}), 201).body["id"])
+
+	pay := func() string {
+		t.Helper()
+		return str(e.want(e.do("POST", "/v1/payments/charge", cafe.token, map[string]any{"code": e.payCode(aiko), "amount": 12_800}), 201).body["id"])
+	}
+	onlyOther := func(pid string) {
+		t.Helper()
+		v := e.want(e.do("GET", "/v1/payments/"+pid+"/completion?lang=en", aiko.token, nil), 200)
+		props := v.body["proposals"].([]any)
+		if len(props) != 1 || props[0].(map[string]any)["service_id"] != other {
+			t.Fatalf("completion %s, want only %s", v.raw, other)
+		}
+		e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid}), 422)
+	}
+	sentTo := func(pid string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for _, d := range e.want(e.do("GET", "/v1/deliveries?payment_id="+pid, apiAdminKey, nil), 200).body["data"].([]any) {
+			if d := d.(map[string]any); d["service_id"] == sid {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+
+	// The automatic link sends: no card, a tap is refused, one message.
+	p1 := pay()
+	onlyOther(p1)
+	if ds := sentTo(p1); len(ds) != 1 || ds[0]["source"] != "link" {
+		t.Fatalf("messages to the linked service %v", ds)
+	}
+
+	// A payment the link delivered, opened only after the link turned
+	// manual: the service has it, so no card and no second message.
+	p2 := pay()
+	d2 := sentTo(p2)
+	if len(d2) != 1 {
+		t.Fatalf("messages %v", d2)
+	}
+	if err := e.store.RecordAttempt(context.Background(), str(d2[0]["id"]), store.AttemptResult{Attempt: 1, StartedAt: time.Now(),
+		Status: 204, Delivered: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.want(e.do("POST", "/v1/links/"+lid+"/revoke", aiko.token, nil), 200)
+	e.want(e.do("POST", "/v1/links", aiko.token, map[string]any{"service_id": sid}), 201)
+	onlyOther(p2)
+	if ds := sentTo(p2); len(ds) != 1 || ds[0]["status"] != "delivered" {
+		t.Fatalf("messages to the service that has the payment %v", ds)
+	}
+
+	// With the link manual, a new payment offers both apps again.
+	v := e.want(e.do("GET", "/v1/payments/"+pay()+"/completion?lang=en", aiko.token, nil), 200)
+	if n := len(v.body["proposals"].([]any)); n != 2 {
+		t.Fatalf("completion %s, want both apps", v.raw)
 	}
 }

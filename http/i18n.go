@@ -241,8 +241,6 @@ var pageMessages = map[string][2]string{
 	"prop.queued":             {"Sending to %s…", "%sに送信中…"},
 	"prop.sent.record":        {"Recorded in %s", "%sに記録しました"},
 	"prop.sent.send":          {"Sent to %s", "%sに送信しました"},
-	"prop.notneeded.record":   {"Already recorded — nothing to send", "記録済みのため送信不要"},
-	"prop.notneeded.send":     {"Already sent — nothing to send", "送信済みのため送信不要"},
 	"prop.dismissed":          {"Not sent", "送信していません"},
 	"prop.open":               {"Open %s", "%sを開く"},
 	"prop.failed":             {"This did not go through. Check your connection and try again.", "送信できませんでした。接続を確認して、もう一度お試しください。"},

@@ -16,7 +16,7 @@ import (
 // cardState is one chosen card's state for the page's script.
 type cardState struct {
 	ServiceID string `json:"service_id"`
-	Outcome   string `json:"outcome"` // the card's class: queued, retrying, sent, failed, canceled, not_needed
+	Outcome   string `json:"outcome"` // the card's class: queued, retrying, sent, failed, canceled
 	Message   string `json:"message"`
 	Final     bool   `json:"final"`
 }
@@ -27,8 +27,6 @@ func cardOutcome(l lang, st *renkei.SelectionState, verb, name string) (outcome,
 	switch st.Status {
 	case renkei.SelectionDelivered:
 		return "sent", outcomeText(l, "sent", verb, name)
-	case renkei.SelectionNotNeeded:
-		return "not_needed", outcomeText(l, "not_needed", verb, name)
 	case renkei.SelectionRetrying:
 		return "retrying", l.T("prop.retrying", name)
 	case renkei.SelectionFailed:

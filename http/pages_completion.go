@@ -46,7 +46,7 @@ type proposalCard struct {
 	// Open is true while the card still asks: not chosen, not dismissed,
 	// and the payment can still be sent.
 	Open        bool
-	Outcome     string // queued, retrying, sent, failed, canceled, not_needed, dismissed; empty while open
+	Outcome     string // queued, retrying, sent, failed, canceled, dismissed; empty while open
 	OutcomeText string
 	// Pending is true while the chosen card's message may still change
 	// state by itself (pages_cards.go): the script keeps asking.
@@ -80,8 +80,6 @@ func outcomeText(l lang, outcome, verb, name string) string {
 		return l.T("prop.queued", name)
 	case "sent":
 		return l.T("prop.sent."+verb, name)
-	case "not_needed":
-		return l.T("prop.notneeded." + verb)
 	case renkei.ProposalDismissed:
 		return l.T("prop.dismissed")
 	}

@@ -182,8 +182,6 @@ func (s *Store) SelectionStates(ctx context.Context, userID, paymentID string) (
 		}
 		st.DeliveredAt = optTime(delivered)
 		switch {
-		case outcome == OutcomeNotNeeded:
-			st.Status = renkei.SelectionNotNeeded
 		case dstatus == renkei.DeliveryQueued && st.Attempts == 0:
 			st.Status = renkei.SelectionQueued
 		case dstatus == renkei.DeliveryQueued:

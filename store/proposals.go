@@ -21,11 +21,12 @@ const (
 // MaxProposals is how many cards the completion screen shows at most.
 var MaxProposals = 2
 
-// Selection outcomes.
+// Selection outcomes. There is no "not needed": a service that already
+// has the payment (its automatic link sent it) gets no card, so a tap
+// cannot ask for it; Select refuses one that does (ReasonAlreadySent).
 const (
-	OutcomeQueued    = "queued"
-	OutcomeSent      = "sent"
-	OutcomeNotNeeded = "not_needed"
+	OutcomeQueued = "queued"
+	OutcomeSent   = "sent"
 )
 
 // Completion returns the payment-completion view of a user's payment. The
@@ -315,7 +316,13 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name)
 		case pErr != nil && !isNoRows(pErr):
 			return nil, fmt.Errorf("find pseudonym: %w", pErr)
-		case seqErr != nil && !(isNoRows(seqErr) && sent > 0):
+		case sent > 0:
+			// The necessity check gives no card to a service that has the
+			// payment, and a card is claimed once, so this does not happen;
+			// if it did, sending again is what claim 10 rules out.
+			return nil, &renkei.Error{Code: renkei.ECONFLICT, Reason: renkei.ReasonAlreadySent,
+				Message: fmt.Sprintf("%s already has this payment.", rs.Name)}
+		case seqErr != nil:
 			return nil, fmt.Errorf("next sequence: %w", seqErr)
 		}
 		if err := checkInput(rs, in); err != nil {
@@ -323,24 +330,20 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 		}
 		sel := &renkei.Selection{ID: s.ids.New(renkei.PrefixSelection), ProposalID: propID, PaymentID: p.ID, ServiceID: rs.ID,
 			Memo: in.Memo, Category: in.Category, Outcome: OutcomeQueued, CreatedAt: now}
-		if sent > 0 {
-			sel.Outcome = OutcomeNotNeeded // an automatic link already sent it
-		} else {
-			if pseudo == "" {
-				if pseudo, err = s.pseudonym(ctx, t, p.UserID, rs.ID); err != nil {
-					return nil, err
-				}
-			}
-			d, ins, err := s.message(rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
-				extra{input: &MessageInput{Memo: in.Memo, Category: in.Category}}, pseudo, seq)
-			if err != nil {
+		if pseudo == "" {
+			if pseudo, err = s.pseudonym(ctx, t, p.UserID, rs.ID); err != nil {
 				return nil, err
 			}
-			sel.DeliveryID = d.ID
-			t.later(ins)
-			if err := s.outbox(ctx, t, d.ID); err != nil {
-				return nil, err
-			}
+		}
+		d, ins, err := s.message(rs, p, renkei.EventPaymentCompleted, renkei.SourceSelection,
+			extra{input: &MessageInput{Memo: in.Memo, Category: in.Category}}, pseudo, seq)
+		if err != nil {
+			return nil, err
+		}
+		sel.DeliveryID = d.ID
+		t.later(ins)
+		if err := s.outbox(ctx, t, d.ID); err != nil {
+			return nil, err
 		}
 		// Nothing reads these rows in this transaction: they go with the
 		// commit.
