@@ -2,6 +2,7 @@ package renkei
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -10,6 +11,24 @@ type User struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// TimeZone is the IANA zone the user's pages show times in, whatever
+	// their language; empty means the server's default (--time-zone).
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// ValidateTimeZone checks a user's time zone: empty (the server's
+// default) or an IANA name the zone database knows, such as Asia/Tokyo.
+func ValidateTimeZone(zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if len(zone) > 64 || strings.ContainsAny(zone, " \\") || zone == "Local" {
+		return Invalid("body.time_zone", "%q is not an IANA time zone name such as Asia/Tokyo or UTC.", zone)
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return Invalid("body.time_zone", "%q is not an IANA time zone name such as Asia/Tokyo or UTC.", zone)
+	}
+	return nil
 }
 
 // Wallet is a user's balance in one currency. The balance is kept in step
@@ -80,6 +99,9 @@ type UserService interface {
 	// one, once; the old token (and every login built on it) stops working.
 	RotateUserToken(ctx context.Context, id string) (*User, string, error)
 	FindUser(ctx context.Context, id string) (*User, error)
+	// SetUserTimeZone sets the zone the user's pages show times in; ""
+	// goes back to the server's default.
+	SetUserTimeZone(ctx context.Context, userID, zone string) (*User, error)
 	Wallets(ctx context.Context, userID string) ([]*Wallet, error)
 	TopUp(ctx context.Context, req TopUp) (*Wallet, error)
 	History(ctx context.Context, userID string, page Page) ([]*Entry, bool, error)

@@ -76,6 +76,14 @@ type Me struct {
 	Kind       string `json:"kind" enum:"user,terminal,admin"`
 	ID         string `json:"id"`
 	MerchantID string `json:"merchant_id,omitempty"`
+	// TimeZone is, for a user, the zone their pages show times in: their
+	// own choice, else the server's default.
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// MeSettings are the settings a user changes on themselves.
+type MeSettings struct {
+	TimeZone string `json:"time_zone" maxLength:"64" doc:"An IANA time zone such as Asia/Tokyo for the pages' times, whatever the language; empty for the server's default. The API's times stay UTC."`
 }
 
 func (s *Server) registerAPI(api huma.API) {
@@ -95,7 +103,29 @@ func (s *Server) registerAPI(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			return one(Me{Kind: p.Kind, ID: p.ID, MerchantID: p.MerchantID}, nil), nil
+			me := Me{Kind: p.Kind, ID: p.ID, MerchantID: p.MerchantID}
+			if p.Kind == renkei.KindUser {
+				u, err := svc.FindUser(ctx, p.ID)
+				if err != nil {
+					return nil, s.problem(ctx, err)
+				}
+				me.TimeZone = s.userZone(u).String()
+			}
+			return one(me, nil), nil
+		})
+
+	huma.Register(api, reg(huma.Operation{OperationID: "update-me", Method: http.MethodPatch, Path: "/v1/me",
+		Summary: "Change my settings (user)", Description: "The time zone the user's pages show times in, whatever their language.", Tags: []string{"Auth"}}),
+		func(ctx context.Context, in *struct{ Body MeSettings }) (*One[Me], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			u, err := svc.SetUserTimeZone(ctx, p.ID, in.Body.TimeZone)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(Me{Kind: p.Kind, ID: p.ID, TimeZone: s.userZone(u).String()}, nil), nil
 		})
 
 	// ---- users and wallets ----

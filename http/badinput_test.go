@@ -200,6 +200,7 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 	id := func(v string) map[string]string { return map[string]string{"id": v} }
 	ops := []apiOp{
 		{"GET", "/v1/me", aiko.token, nil, nil},
+		{"PATCH", "/v1/me", aiko.token, nil, map[string]any{"time_zone": "Asia/Tokyo"}},
 		{"POST", "/v1/users", apiAdminKey, nil, map[string]any{"name": "Dai"}},
 		{"GET", "/v1/users/{id}", apiAdminKey, id(aiko.id), nil},
 		{"GET", "/v1/wallets", apiAdminKey, nil, nil},

@@ -475,6 +475,13 @@ var pageMessages = map[string][2]string{
 	"replay.err.since":       {"Give the date and time to resend from.", "再送の起点となる日時を入力してください。"},
 	"zone.name":              {"UTC", "日本時間"},
 
+	"tz.title": {"Time zone", "タイムゾーン"},
+	"tz.label": {"Show times in", "時刻の表示"},
+	"tz.help":  {"Every page shows times in this zone, in either language. Now: %s.", "どの言語でも、すべての画面の時刻をこのタイムゾーンで表示します。現在：%s"},
+	"tz.save":  {"Save time zone", "タイムゾーンを保存"},
+	"tz.saved": {"Times are now shown in %s.", "時刻を %s で表示します。"},
+	"tz.bad":   {"This is not a time zone Renkei knows. Choose one from the list.", "このタイムゾーンは使えません。一覧から選んでください。"},
+
 	"copy":      {"Copy", "コピー"},
 	"copy.done": {"Copied. It is not shown again.", "コピーしました。再表示はされません。"},
 	"copy.fail": {"Could not copy: select the text and copy it.", "コピーできませんでした。文字列を選択してコピーしてください。"},

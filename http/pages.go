@@ -86,9 +86,38 @@ var (
 	pageStaticVersion  = pageHashAssets(pageStatic)
 	pageTemplates      = parsePageTemplates()
 	pageCrossOrigin    = http.NewCrossOriginProtection()
-	pageTokyo          = time.FixedZone("JST", 9*60*60) // Japan has no daylight saving time
+	pageTokyo          = mustZone("Asia/Tokyo")
 	errPageFormExpired = errors.New("form expired")
 )
+
+// mustZone loads a zone the binary needs; cmd/renkei embeds the zone
+// database (time/tzdata), so this holds on any host.
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("JST", 9*60*60) // Japan has no daylight saving time
+	}
+	return loc
+}
+
+// defaultZone is where pages show times for anyone without a choice.
+func (s *Server) defaultZone() *time.Location {
+	if s.TimeZone != nil {
+		return s.TimeZone
+	}
+	return pageTokyo
+}
+
+// userZone is where a user's pages show times: their choice, else the
+// server's default.
+func (s *Server) userZone(u *renkei.User) *time.Location {
+	if u != nil && u.TimeZone != "" {
+		if loc, err := time.LoadLocation(u.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return s.defaultZone()
+}
 
 func pageHashAssets(fsys fs.FS) string {
 	h := sha256.New()
@@ -156,6 +185,9 @@ type pageView struct {
 	// run (the shop's QR page waiting for the customer).
 	Refresh int
 	Data    any
+	// Zone is where this page shows times, the same in both languages:
+	// the user's own zone on their pages, the server's default elsewhere.
+	Zone *time.Location
 }
 
 // Money formats an amount of minor units in a currency.
@@ -169,21 +201,32 @@ func (v *pageView) Signed(m renkei.Money) string {
 	return formatMoney(m.Amount, m.Currency)
 }
 
-// Time shows a time to a person: Japan time on Japanese pages, UTC on
-// English ones, with the zone named either way.
+// Time shows a time to a person in the page's zone (zone), the same
+// whatever the language, with the zone named.
 func (v *pageView) Time(t time.Time) string {
 	if v.L == langJA {
-		return t.In(pageTokyo).Format("2006年1月2日 15:04:05 MST")
+		return t.In(v.zone()).Format("2006年1月2日 15:04:05 MST")
 	}
-	return t.UTC().Format("2 Jan 2006, 15:04:05 MST")
+	return t.In(v.zone()).Format("2 Jan 2006, 15:04:05 MST")
 }
 
 // ShortTime is Time without the date and the seconds, for lists.
 func (v *pageView) ShortTime(t time.Time) string {
 	if v.L == langJA {
-		return t.In(pageTokyo).Format("1/2 15:04")
+		return t.In(v.zone()).Format("1/2 15:04")
 	}
-	return t.UTC().Format("2 Jan 15:04")
+	return t.In(v.zone()).Format("2 Jan 15:04")
+}
+
+// ZoneName names the page's zone for a person: its abbreviation now and
+// its IANA name (JST, Asia/Tokyo).
+func (v *pageView) ZoneName() string {
+	z := v.zone()
+	abbr, _ := time.Now().In(z).Zone()
+	if abbr == z.String() {
+		return abbr
+	}
+	return abbr + ", " + z.String()
 }
 
 // FailureText says why a recorded payment failed, to the payer on the
@@ -269,6 +312,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 		http.Redirect(w, r, "/app", http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("POST /app/topup", s.appPage(s.appTopUp))
+	mux.HandleFunc("POST /app/time_zone", s.appPage(s.appTimeZone))
 	mux.HandleFunc("GET /app/pay", s.appPage(s.appPay))
 	mux.HandleFunc("GET /app/pay/poll", s.appPoll(s.appPayPoll))
 	mux.HandleFunc("GET /app/scan", s.appPage(s.appScan))
@@ -337,7 +381,7 @@ func (s *Server) pageStart(w http.ResponseWriter, r *http.Request, area string) 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", pageCSP)
-	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: l, Area: area, Demo: s.Demo, MainID: "main"}}
+	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: l, Area: area, Demo: s.Demo, MainID: "main", Zone: s.defaultZone()}}
 	pr.view.LangURL = langSwitchURL(r, area, l.Other())
 	if err := pageCrossOrigin.Check(r); err != nil {
 		s.renderPage(pr, http.StatusForbidden, "error", l.T("err.title"), map[string]string{"Message": l.T("err.crosssite")})
@@ -416,6 +460,11 @@ func (s *Server) authedPage(area, cookie, kind string, poll bool, h pageHandler)
 		pr.p = p
 		pr.view.LoggedIn = true
 		pr.ctx = renkei.NewContextWithPrincipal(r.Context(), p)
+		if p.Kind == renkei.KindUser {
+			if u, err := s.Services.FindUser(pr.ctx, p.ID); err == nil {
+				pr.view.Who, pr.view.Zone = u.Name, s.userZone(u)
+			}
+		}
 		h(pr)
 	}
 }
@@ -596,7 +645,7 @@ func (s *Server) pageWho(pr *pageReq) string {
 // pageNotFound is the 404 of the pages: a page, not problem+json, and the
 // same for a missing object and for someone else's.
 func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request, area string) {
-	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: pageLang(r), Area: area, Demo: s.Demo, MainID: "main"}}
+	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: pageLang(r), Area: area, Demo: s.Demo, MainID: "main", Zone: s.defaultZone()}}
 	pr.view.LangURL = langSwitchURL(r, area, pr.view.L.Other())
 	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.Header().Set("Cache-Control", "no-store")

@@ -31,6 +31,9 @@ func (s *Server) appWallet(pr *pageReq) {
 			pr.view.Notice = pr.view.L.T("wallet.toppedup", formatMoney(w.Balance.Amount, w.Balance.Currency))
 		}
 	}
+	if pr.r.URL.Query().Get("tz") == "1" {
+		pr.view.Notice = pr.view.L.T("tz.saved", pr.view.ZoneName())
+	}
 	s.renderWallet(pr, http.StatusOK)
 }
 

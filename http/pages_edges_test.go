@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/renkei/renkei"
@@ -194,5 +195,71 @@ func TestDeleteServiceAPIAndPage(t *testing.T) {
 			admin.want(admin.get(back), 200, "Kakeiboを削除しました。")
 			admin.want(admin.get("/admin/services/"+f.kakeibo.ID), http.StatusNotFound)
 		}
+	}
+}
+
+// TestTimeZoneWhateverTheLanguage: pages show times in one zone for a
+// user whatever the language (Asia/Tokyo by default), the user can
+// choose another on the wallet page or with PATCH /v1/me, the shop keeps
+// the server's zone, and the API stays UTC.
+func TestTimeZoneWhateverTheLanguage(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	pc, err := f.st.NewPayCode(ctx, f.aiko.id, "JPY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, err := f.st.ChargeCode(ctx, renkei.ChargeCode{TerminalID: f.cafe.id, Code: pc.Code, Amount: 1280, Currency: "JPY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(zone string, ja bool) string {
+		loc, _ := time.LoadLocation(zone)
+		if ja {
+			return pay.CompletedAt.In(loc).Format("2006年1月2日 15:04:05 MST")
+		}
+		return pay.CompletedAt.In(loc).Format("2 Jan 2006, 15:04:05 MST")
+	}
+	en, ja := f.browser("en"), f.browser("ja")
+	en.login("app", f.aiko.token)
+	ja.login("app", f.aiko.token)
+	en.want(en.get("/app/payments/"+pay.ID), 200, at("Asia/Tokyo", false))
+	ja.want(ja.get("/app/payments/"+pay.ID), 200, at("Asia/Tokyo", true))
+
+	// The wallet page's form: New York, then both languages show it.
+	wallet := en.want(en.get("/app"), 200, "Time zone", `<option value="Asia/Tokyo" selected>`)
+	_ = wallet
+	en.want(en.get(en.wantRedirect(en.post("/app/time_zone", url.Values{"time_zone": {"America/New_York"}}), "/app?tz=1")), 200,
+		"Times are now shown in", "America/New_York")
+	en.want(en.get("/app/payments/"+pay.ID), 200, at("America/New_York", false))
+	ja.want(ja.get("/app/payments/"+pay.ID), 200, at("America/New_York", true))
+	ja.want(ja.post("/app/time_zone", url.Values{"time_zone": {"Mars/Olympus"}}), http.StatusUnprocessableEntity, "このタイムゾーンは使えません")
+	// The shop terminal shows the server's zone, not the payer's.
+	till := f.browser("en")
+	till.login("shop", f.cafe.token)
+	till.want(till.get("/shop/payments/"+pay.ID), 200, at("Asia/Tokyo", false))
+
+	// The API: GET and PATCH /v1/me; times stay UTC.
+	api := f.browser("")
+	me := api.send("GET", "/v1/me", "", nil, "Authorization", "Bearer "+f.aiko.token)
+	if !strings.Contains(me.body, `"time_zone":"America/New_York"`) {
+		t.Fatalf("GET /v1/me: %s", me.body)
+	}
+	r := api.send("PATCH", "/v1/me", "application/json", []byte(`{"time_zone":"UTC"}`), "Authorization", "Bearer "+f.aiko.token)
+	if r.status != 200 || !strings.Contains(r.body, `"time_zone":"UTC"`) {
+		t.Fatalf("PATCH /v1/me: %d %s", r.status, r.body)
+	}
+	r = api.send("PATCH", "/v1/me", "application/json", []byte(`{"time_zone":"Nowhere/Else"}`), "Authorization", "Bearer "+f.aiko.token)
+	if r.status != 422 || !strings.Contains(r.body, `"location":"body.time_zone"`) {
+		t.Fatalf("PATCH /v1/me with a bad zone: %d %s", r.status, r.body)
+	}
+	if r := api.send("PATCH", "/v1/me", "application/json", []byte(`{"time_zone":"UTC"}`), "Authorization", "Bearer "+f.cafe.token); r.status != http.StatusForbidden {
+		t.Fatalf("a terminal set a user zone: %d %s", r.status, r.body)
+	}
+	en.want(en.get("/app/payments/"+pay.ID), 200, at("UTC", false))
+	got := api.send("GET", "/v1/payments/"+pay.ID, "", nil, "Authorization", "Bearer "+f.aiko.token)
+	if !regexp.MustCompile(`"completed_at":"[0-9T:.-]+Z"`).MatchString(got.body) {
+		t.Fatalf("API time not UTC: %s", got.body)
 	}
 }

@@ -458,10 +458,10 @@ func (v *pageView) Health(rs *renkei.RelatedService) endpointHealth {
 
 // zone is the time zone the page shows times in, and reads them in.
 func (v *pageView) zone() *time.Location {
-	if v.L == langJA {
-		return pageTokyo
+	if v.Zone != nil {
+		return v.Zone
 	}
-	return time.UTC
+	return pageTokyo
 }
 
 // Millis shows a duration in milliseconds: one decimal below ten.

@@ -138,8 +138,8 @@ func TestPagesAdminDeliveryLog(t *testing.T) {
 	f.fail(dk2.ID, 1)
 	dp := f.messageTo(points.ID)
 	f.fail(dp.ID, 1)
-	list = admin.want(admin.get("/admin/deliveries?service="+f.kakeibo.ID), 200, "Resend all failed since (UTC)")
-	since := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+	list = admin.want(admin.get("/admin/deliveries?service="+f.kakeibo.ID), 200, "Resend all failed since (JST, Asia/Tokyo)")
+	since := time.Now().In(time.FixedZone("JST", 9*3600)).Add(-time.Hour).Format("2006-01-02T15:04")
 	form := url.Values{"idempotency_key": {actionKey(t, list.body, "/admin/deliveries/replay")}, "service": {f.kakeibo.ID}, "since": {since}}
 	to := admin.wantRedirect(admin.post("/admin/deliveries/replay", form), "/admin/deliveries?")
 	admin.want(admin.get(to), 200, "Queued 2 failed messages to be sent again.")
@@ -147,7 +147,7 @@ func TestPagesAdminDeliveryLog(t *testing.T) {
 		t.Fatal("the resend did not queue exactly the service's failed messages")
 	}
 	form.Set("idempotency_key", "pg_later")
-	form.Set("since", time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04"))
+	form.Set("since", time.Now().In(time.FixedZone("JST", 9*3600)).Add(time.Hour).Format("2006-01-02T15:04"))
 	admin.want(admin.get(admin.wantRedirect(admin.post("/admin/deliveries/replay", form), "/admin/deliveries?")), 200, "nothing was queued")
 	form.Set("since", "yesterday")
 	admin.want(admin.post("/admin/deliveries/replay", form), http.StatusUnprocessableEntity, "Give the date and time to resend from.")
@@ -179,7 +179,7 @@ func TestPagesAdminDeliveryLog(t *testing.T) {
 	// In Japanese.
 	ja := f.browser("ja")
 	ja.wantRedirect(ja.post("/admin/login", url.Values{"token": {"admin"}}), "/admin")
-	ja.want(ja.get("/admin/deliveries"), 200, "<h1>連携サービスへのメッセージ</h1>", "失敗したメッセージの再送", "この日時以降の失敗をすべて再送（日本時間）")
+	ja.want(ja.get("/admin/deliveries"), 200, "<h1>連携サービスへのメッセージ</h1>", "失敗したメッセージの再送", "この日時以降の失敗をすべて再送（JST, Asia/Tokyo）")
 	ja.want(ja.get(detail), 200, "<h1>メッセージの詳細</h1>", ">送信の記録</h2>", "HTTPステータス", "再送する")
 }
 
@@ -280,7 +280,7 @@ func TestPagesPartner(t *testing.T) {
 	}
 
 	// Its messages, and no one else's.
-	list := p.want(p.get("/partner/deliveries"), 200, "Messages to Points", dp.ID, "Resend all failed since (UTC)")
+	list := p.want(p.get("/partner/deliveries"), 200, "Messages to Points", dp.ID, "Resend all failed since (JST, Asia/Tokyo)")
 	if strings.Contains(list.body, dk.ID) {
 		t.Fatal("a partner sees another service's message")
 	}
@@ -303,7 +303,7 @@ func TestPagesPartner(t *testing.T) {
 	}
 	f.fail(dp.ID, 2)
 	form := url.Values{"idempotency_key": {actionKey(t, list.body, "/partner/deliveries/replay")},
-		"since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}, "service": {f.kakeibo.ID}}
+		"since": {time.Now().In(time.FixedZone("JST", 9*3600)).Add(-time.Hour).Format("2006-01-02T15:04")}, "service": {f.kakeibo.ID}}
 	to := p.wantRedirect(p.post("/partner/deliveries/replay", form), "/partner/deliveries?replayed=1")
 	p.want(p.get(to), 200, "Queued 1 failed message to be sent again.")
 	if f.status(dp.ID) != renkei.DeliveryQueued || f.status(dk.ID) != renkei.DeliveryFailed {
@@ -322,7 +322,7 @@ func TestPagesPartner(t *testing.T) {
 	ja := f.browser("ja")
 	ja.wantRedirect(ja.post("/partner/login", url.Values{"token": {key}}), "/partner")
 	ja.want(ja.get("/partner"), 200, "<h1>設定</h1>", "送信先", "Renkei の管理者に再開を依頼")
-	ja.want(ja.get("/partner/deliveries"), 200, "<h1>Pointsへのメッセージ</h1>", "この日時以降の失敗をすべて再送（日本時間）")
+	ja.want(ja.get("/partner/deliveries"), 200, "<h1>Pointsへのメッセージ</h1>", "この日時以降の失敗をすべて再送（JST, Asia/Tokyo）")
 	ja.want(ja.get(detail), 200, "<h1>メッセージの詳細</h1>", ">送信の記録</h2>")
 	// A Japanese page reads its time in Japan time: read as UTC, ten
 	// minutes ago would be hours ahead and resend nothing.

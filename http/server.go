@@ -60,6 +60,10 @@ type Server struct {
 	QRSVG func(text string, size int) (string, error)
 	// FormatPayCode groups a pay code for display.
 	FormatPayCode func(code string) string
+	// TimeZone is where the pages show times, in every language, for
+	// everyone who has not chosen their own (users can); nil is
+	// Asia/Tokyo. The API always answers UTC.
+	TimeZone *time.Location
 	// WorkerOnly serves only /healthz and /metrics: a node that sends
 	// deliveries and takes no API traffic.
 	WorkerOnly bool

@@ -134,3 +134,35 @@ func TestDeleteRelatedService(t *testing.T) {
 		wantCode(t, err, renkei.ENOTFOUND, "")
 	})
 }
+
+// TestUserTimeZone: a user's page time zone is stored and read back on
+// both engines; names the zone database does not know are refused, and
+// "" goes back to the server's default.
+func TestUserTimeZone(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		f := newFixture(t, s, 0)
+		if f.user.TimeZone != "" {
+			t.Fatalf("a new user has zone %q, want the default (empty)", f.user.TimeZone)
+		}
+		u, err := s.SetUserTimeZone(ctx, f.user.ID, "America/New_York")
+		must(t, err)
+		again, err := s.FindUser(ctx, f.user.ID)
+		must(t, err)
+		if u.TimeZone != "America/New_York" || again.TimeZone != "America/New_York" {
+			t.Fatalf("zone %q, read back %q", u.TimeZone, again.TimeZone)
+		}
+		for _, bad := range []string{"Mars/Olympus", "Local", "../../etc/passwd", "Asia/Tokyo "} {
+			_, err = s.SetUserTimeZone(ctx, f.user.ID, bad)
+			wantCode(t, err, renkei.EINVALID, "")
+		}
+		_, err = s.SetUserTimeZone(ctx, "usr_nobody", "UTC")
+		wantCode(t, err, renkei.ENOTFOUND, "")
+		u, err = s.SetUserTimeZone(ctx, f.user.ID, "")
+		must(t, err)
+		if u.TimeZone != "" {
+			t.Fatalf("reset zone %q", u.TimeZone)
+		}
+	})
+}

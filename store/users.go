@@ -69,7 +69,7 @@ func (s *Store) FindUser(ctx context.Context, id string) (*renkei.User, error) {
 		u  renkei.User
 		at int64
 	)
-	err := s.eng.queryRow(ctx, `SELECT id, name, created_at FROM users WHERE id = ?`, id).Scan(&u.ID, &u.Name, &at)
+	err := s.eng.queryRow(ctx, `SELECT id, name, created_at, time_zone FROM users WHERE id = ?`, id).Scan(&u.ID, &u.Name, &at, &u.TimeZone)
 	if isNoRows(err) {
 		return nil, renkei.Errorf(renkei.ENOTFOUND, "No user %s.", id)
 	} else if err != nil {
@@ -77,6 +77,20 @@ func (s *Store) FindUser(ctx context.Context, id string) (*renkei.User, error) {
 	}
 	u.CreatedAt = fromMicros(at)
 	return &u, nil
+}
+
+// SetUserTimeZone stores the zone the user's pages show times in.
+func (s *Store) SetUserTimeZone(ctx context.Context, userID, zone string) (*renkei.User, error) {
+	if err := renkei.ValidateTimeZone(zone); err != nil {
+		return nil, err
+	}
+	n, err := s.eng.exec(ctx, `UPDATE users SET time_zone = ? WHERE id = ?`, zone, userID)
+	if err != nil {
+		return nil, fmt.Errorf("set time zone of %s: %w", userID, err)
+	} else if n == 0 {
+		return nil, renkei.Errorf(renkei.ENOTFOUND, "No user %s.", userID)
+	}
+	return s.FindUser(ctx, userID)
 }
 
 // Wallets lists a user's wallets, one per currency.

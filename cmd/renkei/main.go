@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // --time-zone and users' zones work on hosts without a zone database: the binary is the whole install
 )
 
 func main() {

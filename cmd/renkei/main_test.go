@@ -219,3 +219,22 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Error("renkei demo --no-such-flag exited 0")
 	}
 }
+
+// TestTimeZoneFlag: --time-zone takes IANA names (from the embedded zone
+// database) and refuses others before anything starts.
+func TestTimeZoneFlag(t *testing.T) {
+	t.Parallel()
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--data", t.TempDir(), "--time-zone", "America/New_York"}); err != nil || m.TimeZone.String() != "America/New_York" {
+		t.Fatalf("--time-zone America/New_York: %v %v", err, m.TimeZone)
+	}
+	m = NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--data", t.TempDir()}); err != nil || m.TimeZone.String() != "Asia/Tokyo" {
+		t.Fatalf("default zone: %v %v", err, m.TimeZone)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--time-zone", "Mars/Olympus", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--time-zone") {
+		t.Fatalf("bad zone: %v", err)
+	}
+}

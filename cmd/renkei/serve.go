@@ -60,6 +60,9 @@ type Main struct {
 	Role string
 	// DisableAfter turns off an endpoint that failed every attempt this long.
 	DisableAfter time.Duration
+	// TimeZone is where the pages show times for users who chose none
+	// (and for the shop, admin and partner pages), whatever the language.
+	TimeZone *time.Location
 	// EndpointConcurrency and EndpointRate bound sending to one endpoint
 	// per node.
 	EndpointConcurrency int
@@ -135,11 +138,16 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.EndpointConcurrency, "endpoint-concurrency", 8, "deliveries to one endpoint at once, per node")
 	fs.Float64Var(&m.EndpointRate, "endpoint-rate", 1000, "deliveries per second to one endpoint, per node")
 	proxies := fs.String("trusted-proxies", envOr("RENKEI_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default: none) (env RENKEI_TRUSTED_PROXIES)")
+	zone := fs.String("time-zone", envOr("RENKEI_TIME_ZONE", "Asia/Tokyo"), "IANA time zone the pages show times in, in every language, unless a user chose their own; the API stays UTC (env RENKEI_TIME_ZONE)")
 	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	m.DemoPartners = m.Demo && *partners != "false"
+	if err := renkei.ValidateTimeZone(*zone); err != nil || *zone == "" {
+		return fmt.Errorf("--time-zone %q is not an IANA time zone such as Asia/Tokyo or UTC", *zone)
+	}
+	m.TimeZone, _ = time.LoadLocation(*zone)
 	m.StatementEvery = 24 * time.Hour
 	if m.Demo {
 		m.StatementEvery = 2 * time.Minute
@@ -271,7 +279,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
 	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
-		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies, CookieKey: m.cookieKey}
+		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies, CookieKey: m.cookieKey, TimeZone: m.TimeZone}
 	if demo != nil {
 		for _, u := range demo.Users {
 			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
