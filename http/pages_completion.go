@@ -29,6 +29,9 @@ type completionData struct {
 	// Note is the memo form, once an app that takes a memo has the
 	// payment (pages_note.go).
 	Note *noteForm
+	// TopUp offers the wallet's top-up after a decline for want of
+	// balance, where users may top up their own wallets (demo mode).
+	TopUp bool
 }
 
 // proposalCard is one related app offered on the completion screen.
@@ -118,6 +121,7 @@ func (s *Server) renderCompletion(pr *pageReq, status int, id string, ce *cardEr
 	d := &completionData{Payment: pay, Heading: l.T("done." + pay.Status), Balance: s.pageWallet(pr, pay.Currency)}
 	if pay.Status == renkei.PaymentFailed {
 		d.Failure = pr.view.FailureText(pay)
+		d.TopUp = s.Demo && pay.FailureCode == renkei.ReasonInsufficientBalance
 	}
 	shownErr := false
 	for _, p := range v.Proposals {

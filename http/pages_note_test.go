@@ -150,6 +150,8 @@ func TestPagesPayAfterDecline(t *testing.T) {
 	if d["status"] != "failed" || d["reason"] != renkei.ReasonInsufficientBalance || !strings.HasPrefix(d["failure"].(string), "残高が足りませんでした") {
 		t.Fatalf("poll after the decline: %v", d)
 	}
+	// The failed payment's own page offers the top-up too.
+	phone.want(phone.get(d["url"].(string)), 200, "残高が足りませんでした", `<a class="button primary" href="/app">チャージしてもう一度支払う</a>`)
 	after := strconv.FormatInt(int64(d["created"].(float64))+1, 10)
 	if d := poll(after); len(d) != 0 {
 		t.Fatalf("poll from after the decline: %v", d)
