@@ -120,6 +120,11 @@
 // grows by one per user and service, so a gap shows a message still in
 // flight.
 //
+// The payer may change the memo or category later, in their wallet:
+// payment.annotated (OnPaymentAnnotated) carries the same payment_id and
+// the input as it stands now. Replace what you keep; of two edits the one
+// with the higher Sequence is the newer.
+//
 // # Partner API
 //
 // Client reads the service's own deliveries (with each attempt's status
