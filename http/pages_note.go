@@ -26,7 +26,7 @@ var noteMessages = map[string][2]string{
 	"note.category": {"“%s” is not a category you can choose here. Pick one from the list.", "「%s」は選べるカテゴリにありません。一覧から選んでください。"},
 
 	"prop.retrying":  {"%s did not answer yet. Renkei tries again by itself; nothing for you to do.", "%s からまだ応答がありません。自動で再送するので、操作は不要です。"},
-	"prop.failed.to": {"%s could not be reached after several tries. It is no longer retried; ask %s or try again later from this page.", "%s に何度か送りましたが届きませんでした。自動の再送は終了しました。%s にお問い合わせください。"},
+	"prop.failed.to": {"%s could not be reached after several tries, and Renkei has stopped trying. %s can have it sent again; your memo is kept.", "%s に何度か送りましたが届かず、自動の再送は終了しました。%s 側から再送できます（メモはそのまま残ります）。"},
 	"prop.canceled":  {"Not sent: you unlinked %s before it went.", "%s との連携を解除したため送信していません。"},
 
 	"pay.declined":    {"The payment did not go through.", "支払いできませんでした。"},

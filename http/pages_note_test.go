@@ -87,6 +87,17 @@ func TestPagesCardStatesAndMemo(t *testing.T) {
 		t.Fatalf("cards after delivery: %v", c)
 	}
 
+	// A message that failed every attempt says so, and that nothing
+	// follows by itself.
+	id2 := f.pay(f.aiko, f.cafe, 2_000)
+	form2 := cardForm(t, phone.want(phone.get("/app/payments/"+id2), 200).body, sid)
+	phone.wantRedirect(phone.post("/app/payments/"+id2+"/select", form2), "/app/payments/"+id2)
+	if err := f.st.RecordAttempt(context.Background(), f.deliveries(id2)[0].ID, store.AttemptResult{Attempt: 8, StartedAt: time.Now(),
+		Status: 500, Err: "HTTP 500", Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	phone.want(phone.get("/app/payments/"+id2), 200, "outcome-failed", "自動の再送は終了しました")
+
 	body = phone.want(phone.get(page), 200, "Kakeiboに記録しました", "メモを保存").body
 	if v := pagesField(t, body, "", "memo"); v != "lunch" {
 		t.Fatalf("the memo field holds %q", v)
