@@ -25,7 +25,11 @@ type Error struct {
 	Code    string
 	Reason  string
 	Message string
-	Fields  []FieldError
+	// Params are the values the reason's sentence names (a service's
+	// name, a limit), so that each language can say it from Reason and
+	// Params: a page never has to recognise the English Message.
+	Params map[string]string
+	Fields []FieldError
 	// PaymentID is set when a declined payment was recorded, so the caller
 	// can still find the failed payment.
 	PaymentID string
@@ -80,6 +84,20 @@ func Declined(reason, format string, args ...any) *Error {
 	return &Error{Code: EDECLINED, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
+// With sets the error's reason and its parameters, given as name, value
+// pairs, and returns the error: renkei.Invalid(…).With(ReasonMemoTooLong,
+// "service", name, "max", "20", "length", "21").
+func (e *Error) With(reason string, params ...string) *Error {
+	e.Reason = reason
+	if len(params) > 1 {
+		e.Params = make(map[string]string, len(params)/2)
+		for i := 0; i+1 < len(params); i += 2 {
+			e.Params[params[i]] = params[i+1]
+		}
+	}
+	return e
+}
+
 // Invalid builds a validation error naming one field.
 func Invalid(location, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
@@ -96,9 +114,56 @@ const (
 	ReasonRequestExpired      = "payment_request_expired"
 )
 
-// Conflict reasons.
+// Reasons of refused requests, stable strings within the error codes
+// (the API's problem "code"); each has a sentence in every language of
+// the pages, with the Params named in its comment.
 const (
-	// ReasonAlreadySent: the related service already has the payment, so
-	// sending it again is not needed (claim 10).
+	// ReasonUnknownPayCode (invalid): no such pay code.
+	ReasonUnknownPayCode = "unknown_pay_code"
+	// ReasonIdempotencyKeyReused (conflict): the key was used with other
+	// parameters.
+	ReasonIdempotencyKeyReused = "idempotency_key_reused"
+	// ReasonNotProposed (invalid): the app was not proposed for the
+	// payment, so it cannot be chosen or dismissed.
+	ReasonNotProposed = "not_proposed"
+	// ReasonAlreadySelected (conflict): the user already chose the app for
+	// the payment.
+	ReasonAlreadySelected = "already_selected"
+	// ReasonPaymentNotSendable (conflict): only a completed payment can be
+	// sent to an app. Params: status.
+	ReasonPaymentNotSendable = "payment_not_sendable"
+	// ReasonServiceUnavailable (conflict): the service is switched off.
+	// Params: service.
+	ReasonServiceUnavailable = "service_unavailable"
+	// ReasonAlreadySent (conflict): the related service already has the
+	// payment, so sending it again is not needed (claim 10). Params:
+	// service.
 	ReasonAlreadySent = "already_sent"
+	// ReasonMemoNotAccepted (invalid): the service takes no memo. Params:
+	// service.
+	ReasonMemoNotAccepted = "memo_not_accepted"
+	// ReasonMemoTooLong (invalid): the memo is over the service's limit.
+	// Params: service, length, max.
+	ReasonMemoTooLong = "memo_too_long"
+	// ReasonUnknownCategory (invalid): the category is not one of the
+	// service's. Params: service, category.
+	ReasonUnknownCategory = "unknown_category"
+	// ReasonAlreadyLinked (conflict): the user has an active link to the
+	// service. Params: service.
+	ReasonAlreadyLinked = "already_linked"
+	// ReasonNotLinking (conflict): the service takes no new links.
+	// Params: service.
+	ReasonNotLinking = "service_not_linking"
 )
+
+// Reasons lists every reason code of the domain's errors, so that tests
+// can hold each language to saying all of them.
+func Reasons() []string {
+	return []string{
+		ReasonInsufficientBalance, ReasonCodeExpired, ReasonCodeUsed, ReasonCurrencyMismatch, ReasonMerchantDisabled,
+		ReasonRequestExpired, ReasonAmountTooLarge,
+		ReasonUnknownPayCode, ReasonIdempotencyKeyReused, ReasonNotProposed, ReasonAlreadySelected, ReasonPaymentNotSendable,
+		ReasonServiceUnavailable, ReasonAlreadySent, ReasonMemoNotAccepted, ReasonMemoTooLong, ReasonUnknownCategory,
+		ReasonAlreadyLinked, ReasonNotLinking,
+	}
+}

@@ -411,7 +411,7 @@ func (s *Server) registerAPI(api huma.API) {
 			pay, err := svc.ChargeCode(ctx, in.Body)
 			s.countPayment(renkei.FlowConsumerPresented, err)
 			if err != nil {
-				if e, ok := err.(*renkei.Error); ok && e.Reason == "unknown_pay_code" {
+				if e, ok := err.(*renkei.Error); ok && e.Reason == renkei.ReasonUnknownPayCode {
 					s.limits.allow(key, true)
 				}
 				return nil, s.replayedProblem(ctx, err, idem)

@@ -180,7 +180,10 @@ func TestAPINotNeeded(t *testing.T) {
 		if len(props) != 1 || props[0].(map[string]any)["service_id"] != other {
 			t.Fatalf("completion %s, want only %s", v.raw, other)
 		}
-		e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid}), 422)
+		r := e.want(e.do("POST", "/v1/payments/"+pid+"/selections", aiko.token, map[string]any{"service_id": sid}), 422)
+		if r.body["code"] != "not_proposed" {
+			t.Fatalf("refused tap %s, want code not_proposed", r.raw)
+		}
 	}
 	sentTo := func(pid string) []map[string]any {
 		t.Helper()

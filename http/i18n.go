@@ -560,28 +560,139 @@ const (
 	sideShop
 )
 
-// declinesJA translates the decline reasons: {payer, cashier}.
-var declinesJA = map[string][2]string{
-	renkei.ReasonInsufficientBalance: {"残高が足りません。チャージしてからもう一度お試しください。", "お客様のウォレット残高が足りません。"},
-	renkei.ReasonCodeExpired:         {"この支払いコードは有効期限が切れています。新しいコードを表示してください。", "この支払いコードは有効期限が切れています。お客様に新しいコードを表示してもらってください。"},
-	renkei.ReasonCodeUsed:            {"この支払いコードは使用済みです。新しいコードを表示してください。", "この支払いコードは使用済みです。お客様に新しいコードを表示してもらってください。"},
-	renkei.ReasonCurrencyMismatch:    {"この通貨のウォレットがありません。", "お客様のコードと請求の通貨が異なります。"},
-	renkei.ReasonMerchantDisabled:    {"このお店は現在支払いを受け付けていません。", "この加盟店は現在支払いを受け付けできません。"},
-	renkei.ReasonRequestExpired:      {"この支払いリクエストは期限切れです。お店に新しいQRコードを表示してもらってください。", "この支払いリクエストは期限切れです。新しいQRコードを作成してください。"},
-	"unknown_pay_code":               {"この支払いコードは無効です。", "この支払いコードは無効です。お客様に新しいコードを表示してもらってください。"},
-	renkei.ReasonAmountTooLarge:      {"金額が上限（¥100,000,000,000）を超えています。", "金額が上限（¥100,000,000,000）を超えています。"},
-	"idempotency_key_reused":         {"このフォームはすでに別の内容で送信されています。ページを開き直してください。", "このフォームはすでに別の内容で送信されています。ページを開き直してください。"},
+// reasonText says one reason code in both languages, to the payer and
+// to the cashier: en[side], ja[side]. A sentence names the error's Params
+// as {name}; one the error does not carry makes the English fall back to
+// the domain's Message and the Japanese to plain, which names none.
+type reasonText struct {
+	en, ja, plain [2]string
 }
 
-// ErrorText is the sentence a person sees for err: renkei.ErrorMessage in
-// English, a translation of the known declines in Japanese.
+// both is the same sentence for the payer and the cashier.
+func both(s string) [2]string { return [2]string{s, s} }
+
+// reasonTexts is every reason code of renkei.Reasons in English and
+// Japanese. Pages say a refused request from its code and parameters,
+// never by recognising the English sentence.
+var reasonTexts = map[string]reasonText{
+	renkei.ReasonInsufficientBalance: {
+		en: [2]string{"Your wallet balance is too low for this payment. Top up and scan again.", "The customer's wallet balance is too low for this payment."},
+		ja: [2]string{"残高が足りません。チャージしてからもう一度お試しください。", "お客様のウォレット残高が足りません。"}},
+	renkei.ReasonCodeExpired: {
+		en: [2]string{"This pay code has expired. Show a new code.", "This pay code has expired. Ask the customer to show a fresh code."},
+		ja: [2]string{"この支払いコードは有効期限が切れています。新しいコードを表示してください。", "この支払いコードは有効期限が切れています。お客様に新しいコードを表示してもらってください。"}},
+	renkei.ReasonCodeUsed: {
+		en: [2]string{"This pay code was already used. Show a new code.", "This pay code was already used. Ask the customer to show a fresh code."},
+		ja: [2]string{"この支払いコードは使用済みです。新しいコードを表示してください。", "この支払いコードは使用済みです。お客様に新しいコードを表示してもらってください。"}},
+	renkei.ReasonCurrencyMismatch: {
+		en:    [2]string{"You have no {currency} wallet to pay this in.", "The customer's code pays in {wallet} but the charge is in {currency}."},
+		ja:    [2]string{"{currency} のウォレットがありません。", "お客様のコードは {wallet}、請求は {currency} で、通貨が異なります。"},
+		plain: [2]string{"この通貨のウォレットがありません。", "お客様のコードと請求の通貨が異なります。"}},
+	renkei.ReasonMerchantDisabled: {
+		en: both("The merchant {merchant} is disabled and cannot take payments."),
+		ja: [2]string{"このお店は現在支払いを受け付けていません。", "この加盟店は現在支払いを受け付けできません。"}},
+	renkei.ReasonRequestExpired: {
+		en: [2]string{"This payment request has expired. Ask the shop for a new QR code.", "This payment request has expired. Create a new QR code."},
+		ja: [2]string{"この支払いリクエストは期限切れです。お店に新しいQRコードを表示してもらってください。", "この支払いリクエストは期限切れです。新しいQRコードを作成してください。"}},
+	renkei.ReasonAmountTooLarge: {
+		en: both("The amount is above the limit of 100000000000 per payment, top-up or refund."),
+		ja: both("金額が上限（¥100,000,000,000）を超えています。")},
+	renkei.ReasonUnknownPayCode: {
+		en: [2]string{"This pay code is not valid.", "This pay code is not valid. Ask the customer to show a fresh code."},
+		ja: [2]string{"この支払いコードは無効です。", "この支払いコードは無効です。お客様に新しいコードを表示してもらってください。"}},
+	renkei.ReasonIdempotencyKeyReused: {
+		en: both("This form was already sent with other values. Open the page again."),
+		ja: both("このフォームはすでに別の内容で送信されています。ページを開き直してください。")},
+	renkei.ReasonNotProposed: {
+		en: both("That app was not proposed for this payment."),
+		ja: both("このアプリはこの支払いには提案されていません。")},
+	renkei.ReasonAlreadySelected: {
+		en: both("You already chose this app for this payment."),
+		ja: both("この支払いでは、このアプリをすでに選んでいます。")},
+	renkei.ReasonPaymentNotSendable: {
+		en: both("Only a completed payment can be sent to an app."),
+		ja: both("アプリに送れるのは完了した支払いだけです。")},
+	renkei.ReasonServiceUnavailable: {
+		en: both("{service} is not taking payments right now."),
+		ja: both("{service}は現在受け付けていません。"), plain: both("このアプリは現在受け付けていません。")},
+	renkei.ReasonAlreadySent: {
+		en: both("{service} already has this payment."),
+		ja: both("{service}にはこの支払いを送信済みです。"), plain: both("このアプリにはこの支払いを送信済みです。")},
+	renkei.ReasonMemoNotAccepted: {
+		en: both("{service} does not take a memo."),
+		ja: both("{service}はメモを受け付けていません。"), plain: both("このアプリはメモを受け付けていません。")},
+	renkei.ReasonMemoTooLong: {
+		en: both("The memo has {length} characters; {service} takes at most {max}."),
+		ja: both("メモは{max}文字までです（入力は{length}文字）。"), plain: both("メモが長すぎます。")},
+	renkei.ReasonUnknownCategory: {
+		en: both(`"{category}" is not one of {service}'s categories.`),
+		ja: both("「{category}」は{service}のカテゴリにありません。一覧から選んでください。"), plain: both("カテゴリは一覧から選んでください。")},
+	renkei.ReasonAlreadyLinked: {
+		en: both("You are already linked to {service}; change or end that link instead."),
+		ja: both("このアプリとはすでに連携しています。その連携を変更するか、解除してください。")},
+	renkei.ReasonNotLinking: {
+		en: both("{service} is not taking new links right now."),
+		ja: both("このアプリは現在、新しい連携を受け付けていません。")},
+}
+
+// reasonSentence says e from its reason code and parameters in l, to
+// who; ok is false for a reason without a sentence.
+func (l lang) reasonSentence(e *renkei.Error, who side) (string, bool) {
+	t, ok := reasonTexts[e.Reason]
+	if !ok {
+		return "", false
+	}
+	tmpl := t.en[who]
+	if l == langJA {
+		tmpl = t.ja[who]
+	}
+	if s, ok := fillParams(tmpl, e.Params); ok {
+		return s, true
+	}
+	if l == langJA && t.plain[who] != "" {
+		return t.plain[who], true
+	}
+	return e.Message, e.Message != ""
+}
+
+// fillParams puts params into the {name}s of tmpl; ok is false if one is
+// missing.
+func fillParams(tmpl string, params map[string]string) (string, bool) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(tmpl)
+			return b.String(), true
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			b.WriteString(tmpl)
+			return b.String(), true
+		}
+		v, ok := params[tmpl[i+1:i+j]]
+		if !ok {
+			return "", false
+		}
+		b.WriteString(tmpl[:i])
+		b.WriteString(v)
+		tmpl = tmpl[i+j+1:]
+	}
+}
+
+// ErrorText is the sentence a person sees for err, in l: a reason code's
+// sentence with the error's parameters; otherwise renkei.ErrorMessage in
+// English and, in Japanese, a sentence by error code and field.
 func (l lang) ErrorText(err error, who side) string {
+	var re *renkei.Error
+	if errors.As(err, &re) && re.Code != renkei.EINTERNAL {
+		if s, ok := l.reasonSentence(re, who); ok {
+			return s
+		}
+	}
 	if l == langJA {
 		var e *renkei.Error
 		if errors.As(err, &e) {
-			if m, ok := declinesJA[e.Reason]; ok {
-				return m[who]
-			}
 			switch e.Code {
 			case renkei.ERATELIMIT:
 				return "失敗が続いたため、1分ほど待ってからお試しください。"

@@ -427,18 +427,11 @@ func (s *Server) appUnlink(pr *pageReq) {
 	http.Redirect(pr.w, pr.r, "/app/links?unlinked="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)
 }
 
-// linkErrorText says why a link was refused; in Japanese for the cases a
-// user meets.
+// linkErrorText says why a link was refused: an unknown app, or the
+// reason code's sentence (already linked, not taking links).
 func linkErrorText(l lang, err error) string {
-	if l == langJA {
-		switch msg := renkei.ErrorMessage(err); {
-		case renkei.ErrorCode(err) == renkei.ENOTFOUND:
-			return "このアプリは見つかりません。"
-		case strings.Contains(msg, "already linked"):
-			return "このアプリとはすでに連携しています。変更するには、いったん連携を解除してください。"
-		case strings.Contains(msg, "not taking new links"):
-			return "このアプリは現在、新しい連携を受け付けていません。"
-		}
+	if l == langJA && renkei.ErrorCode(err) == renkei.ENOTFOUND {
+		return "このアプリは見つかりません。"
 	}
 	return l.ErrorText(err, sidePayer)
 }

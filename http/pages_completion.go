@@ -2,7 +2,6 @@ package http
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -350,48 +349,17 @@ func (s *Server) cardFailed(pr *pageReq, id string, in renkei.SelectInput, err e
 		Memo: in.Memo, Category: in.Category})
 }
 
-// cardErrorText is the sentence for a refused tap and the field at fault.
-// The store's sentences are English; Japanese pages say the ones a payer
-// meets on a card in Japanese and fall back to English for the rest.
+// cardErrorText is the sentence for a refused tap and the field at fault,
+// said from the error's reason code and parameters in the page's language.
 func (s *Server) cardErrorText(pr *pageReq, err error, in renkei.SelectInput) (msg, field string) {
-	l := pr.view.L
 	var e *renkei.Error
-	if !errors.As(err, &e) {
-		return l.ErrorText(err, sidePayer), ""
+	if errors.As(err, &e) && len(e.Fields) > 0 {
+		switch e.Fields[0].Location {
+		case "body.memo":
+			field = "memo"
+		case "body.category":
+			field = "category"
+		}
 	}
-	loc := ""
-	if len(e.Fields) > 0 {
-		loc = e.Fields[0].Location
-	}
-	switch loc {
-	case "body.memo":
-		field = "memo"
-	case "body.category":
-		field = "category"
-	}
-	if l != langJA {
-		return l.ErrorText(err, sidePayer), field
-	}
-	name := in.ServiceID
-	var rs *renkei.RelatedService
-	if found, ferr := s.Services.FindRelatedService(pr.ctx, in.ServiceID); ferr == nil {
-		rs, name = found, found.Name
-	}
-	switch {
-	case field == "memo" && rs != nil && !rs.Input.Memo:
-		return fmt.Sprintf("%sはメモを受け付けていません。", name), field
-	case field == "memo" && rs != nil:
-		return fmt.Sprintf("メモは%d文字までです（入力は%d文字）。", rs.Input.MemoMaxLen, len([]rune(in.Memo))), field
-	case field == "category":
-		return fmt.Sprintf("「%s」は%sのカテゴリにありません。一覧から選んでください。", in.Category, name), field
-	case loc == "body.service_id":
-		return "このアプリはこの支払いには提案されていません。", ""
-	case e.Code == renkei.ECONFLICT && strings.HasPrefix(e.Message, "You already chose"):
-		return "この支払いでは、このアプリをすでに選んでいます。", ""
-	case e.Code == renkei.ECONFLICT && strings.Contains(e.Message, "is not taking payments"):
-		return fmt.Sprintf("%sは現在受け付けていません。", name), ""
-	case e.Code == renkei.ECONFLICT && strings.HasPrefix(e.Message, "Payment "):
-		return "アプリに送れるのは完了した支払いだけです。", ""
-	}
-	return l.ErrorText(err, sidePayer), field
+	return pr.view.L.ErrorText(err, sidePayer), field
 }

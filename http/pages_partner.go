@@ -530,7 +530,7 @@ func (c *onceCache) do(ctx context.Context, key, hash string, fn func() (any, er
 	if e, ok := c.m[key]; ok {
 		c.mu.Unlock()
 		if e.hash != hash {
-			return nil, &renkei.Error{Code: renkei.ECONFLICT, Reason: "idempotency_key_reused",
+			return nil, &renkei.Error{Code: renkei.ECONFLICT, Reason: renkei.ReasonIdempotencyKeyReused,
 				Message: "This form was already sent with other values. Open the page again."}
 		}
 		select {

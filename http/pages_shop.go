@@ -30,7 +30,7 @@ func fieldAt(err error) string {
 	if errors.As(err, &e) && len(e.Fields) > 0 {
 		return strings.TrimPrefix(e.Fields[0].Location, "body.")
 	}
-	if e != nil && e.Reason == "unknown_pay_code" {
+	if e != nil && e.Reason == renkei.ReasonUnknownPayCode {
 		return "code"
 	}
 	return ""

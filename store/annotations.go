@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/renkei/renkei"
 )
@@ -53,7 +54,8 @@ func checkAnnotation(rcv []receiver, in renkei.AnnotateInput) error {
 		if rs.Input.Memo {
 			memoTaken = true
 			if n := len([]rune(in.Memo)); n > rs.Input.MemoMaxLen {
-				return renkei.Invalid("body.memo", "The memo has %d characters; %s takes at most %d.", n, rs.Name, rs.Input.MemoMaxLen)
+				return renkei.Invalid("body.memo", "The memo has %d characters; %s takes at most %d.", n, rs.Name, rs.Input.MemoMaxLen).
+					With(renkei.ReasonMemoTooLong, "service", rs.Name, "length", strconv.Itoa(n), "max", strconv.Itoa(rs.Input.MemoMaxLen))
 			}
 		}
 		if len(rs.Input.Categories) > 0 {

@@ -17,10 +17,11 @@ const (
 
 // storedError is a declined call's error as kept for replay.
 type storedError struct {
-	Code      string `json:"code"`
-	Reason    string `json:"reason"`
-	Message   string `json:"message"`
-	PaymentID string `json:"payment_id"`
+	Code      string            `json:"code"`
+	Reason    string            `json:"reason"`
+	Message   string            `json:"message"`
+	PaymentID string            `json:"payment_id"`
+	Params    map[string]string `json:"params,omitempty"`
 }
 
 // write runs fn in one write transaction. Under an idempotency key (from
@@ -64,7 +65,7 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 		kind, body := resultOK, []byte(nil)
 		if declined {
 			kind = resultDeclined
-			body, _ = json.Marshal(storedError{derr.Code, derr.Reason, derr.Message, derr.PaymentID})
+			body, _ = json.Marshal(storedError{derr.Code, derr.Reason, derr.Message, derr.PaymentID, derr.Params})
 		} else if body, err = json.Marshal(res); err != nil {
 			return zero, fmt.Errorf("encode idempotent result: %w", err)
 		}
@@ -92,7 +93,7 @@ func replay[T any](ctx context.Context, s *Store, idem *renkei.Idempotency) (T, 
 		return zero, fmt.Errorf("read idempotency key: %w", err)
 	}
 	if hash != idem.RequestHash {
-		return zero, &renkei.Error{Code: renkei.ECONFLICT, Reason: "idempotency_key_reused",
+		return zero, &renkei.Error{Code: renkei.ECONFLICT, Reason: renkei.ReasonIdempotencyKeyReused,
 			Message: "This Idempotency-Key was already used with different parameters (another path or body). Use a new key for a new request."}
 	}
 	idem.Replayed = true
@@ -108,7 +109,7 @@ func replay[T any](ctx context.Context, s *Store, idem *renkei.Idempotency) (T, 
 		if err := json.Unmarshal([]byte(body), &se); err != nil {
 			return zero, fmt.Errorf("decode idempotent result: %w", err)
 		}
-		return zero, &renkei.Error{Code: se.Code, Reason: se.Reason, Message: se.Message, PaymentID: se.PaymentID}
+		return zero, &renkei.Error{Code: se.Code, Reason: se.Reason, Message: se.Message, PaymentID: se.PaymentID, Params: se.Params}
 	}
 	return zero, fmt.Errorf("idempotency key %s has no result", idem.Key)
 }

@@ -46,7 +46,7 @@ func (s *Store) NewPayCode(ctx context.Context, userID, currency string) (*renke
 
 // ReasonUnknownPayCode marks a charge with a code that was never issued;
 // the HTTP layer counts these to slow down guessing.
-const ReasonUnknownPayCode = "unknown_pay_code"
+const ReasonUnknownPayCode = renkei.ReasonUnknownPayCode
 
 // ChargeCode is the consumer-presented flow: the terminal submits the code
 // the user shows, and the payment completes or is declined at once.
@@ -92,7 +92,8 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 		var failure *renkei.Error
 		if currency != req.Currency {
 			failure = renkei.Declined(renkei.ReasonCurrencyMismatch,
-				"The customer's code pays in %s but the charge is in %s.", currency, req.Currency)
+				"The customer's code pays in %s but the charge is in %s.", currency, req.Currency).
+				With(renkei.ReasonCurrencyMismatch, "wallet", currency, "currency", req.Currency)
 		} else if err := s.movePayment(ctx, t, p); errors.Is(err, errOverdraft) {
 			failure = renkei.Declined(renkei.ReasonInsufficientBalance, "The customer's wallet balance is too low for this payment.")
 		} else if err != nil {
@@ -169,7 +170,8 @@ func (s *Store) terminalMerchant(ctx context.Context, q querier, terminalID stri
 		return nil, fmt.Errorf("find terminal %s: %w", terminalID, err)
 	}
 	if m.Status != renkei.MerchantActive {
-		return nil, renkei.Declined(renkei.ReasonMerchantDisabled, "The merchant %s is disabled and cannot take payments.", m.Name)
+		return nil, renkei.Declined(renkei.ReasonMerchantDisabled, "The merchant %s is disabled and cannot take payments.", m.Name).
+			With(renkei.ReasonMerchantDisabled, "merchant", m.Name)
 	}
 	return m, nil
 }
@@ -290,7 +292,8 @@ func (s *Store) ConfirmQR(ctx context.Context, userID, payload string) (*renkei.
 			// Not recorded as a failure: the request stays open, so the user
 			// can top up and scan again before it expires.
 			if _, werr := s.walletID(ctx, t, userID, p.Currency); werr != nil {
-				return nil, renkei.Declined(renkei.ReasonCurrencyMismatch, "You have no %s wallet to pay this in.", p.Currency)
+				return nil, renkei.Declined(renkei.ReasonCurrencyMismatch, "You have no %s wallet to pay this in.", p.Currency).
+					With(renkei.ReasonCurrencyMismatch, "currency", p.Currency)
 			}
 			return nil, renkei.Declined(renkei.ReasonInsufficientBalance, "Your wallet balance is too low for this payment. Top up and scan again.")
 		} else if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/renkei/renkei"
@@ -303,25 +304,27 @@ func (s *Store) Select(ctx context.Context, userID, paymentID string, in renkei.
 		case payErr != nil:
 			return nil, fmt.Errorf("find payment %s: %w", paymentID, payErr)
 		case p.Status != renkei.PaymentCompleted && p.Status != renkei.PaymentPartiallyRefunded:
-			return nil, renkei.Errorf(renkei.ECONFLICT, "Payment %s is %s; only a completed payment can be sent to an app.", p.ID, p.Status)
+			return nil, renkei.Errorf(renkei.ECONFLICT, "Payment %s is %s; only a completed payment can be sent to an app.", p.ID, p.Status).
+				With(renkei.ReasonPaymentNotSendable, "status", p.Status)
 		case isNoRows(propErr) || status == "skipped":
-			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
+			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.").With(renkei.ReasonNotProposed)
 		case propErr != nil:
 			return nil, fmt.Errorf("find proposal: %w", propErr)
 		case status == renkei.ProposalSelected || isNoRows(claimErr):
-			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.").With(renkei.ReasonAlreadySelected)
 		case claimErr != nil:
 			return nil, fmt.Errorf("claim proposal: %w", claimErr)
 		case !rs.Enabled:
-			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name)
+			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking payments right now.", rs.Name).
+				With(renkei.ReasonServiceUnavailable, "service", rs.Name)
 		case pErr != nil && !isNoRows(pErr):
 			return nil, fmt.Errorf("find pseudonym: %w", pErr)
 		case sent > 0:
 			// The necessity check gives no card to a service that has the
 			// payment, and a card is claimed once, so this does not happen;
 			// if it did, sending again is what claim 10 rules out.
-			return nil, &renkei.Error{Code: renkei.ECONFLICT, Reason: renkei.ReasonAlreadySent,
-				Message: fmt.Sprintf("%s already has this payment.", rs.Name)}
+			return nil, renkei.Errorf(renkei.ECONFLICT, "%s already has this payment.", rs.Name).
+				With(renkei.ReasonAlreadySent, "service", rs.Name)
 		case seqErr != nil:
 			return nil, fmt.Errorf("next sequence: %w", seqErr)
 		}
@@ -371,10 +374,11 @@ func (p prefixRow) Scan(dest ...any) error {
 func checkInput(rs *renkei.RelatedService, in renkei.SelectInput) error {
 	if in.Memo != "" {
 		if !rs.Input.Memo {
-			return renkei.Invalid("body.memo", "%s does not take a memo.", rs.Name)
+			return renkei.Invalid("body.memo", "%s does not take a memo.", rs.Name).With(renkei.ReasonMemoNotAccepted, "service", rs.Name)
 		}
 		if n := len([]rune(in.Memo)); n > rs.Input.MemoMaxLen {
-			return renkei.Invalid("body.memo", "The memo has %d characters; %s takes at most %d.", n, rs.Name, rs.Input.MemoMaxLen)
+			return renkei.Invalid("body.memo", "The memo has %d characters; %s takes at most %d.", n, rs.Name, rs.Input.MemoMaxLen).
+				With(renkei.ReasonMemoTooLong, "service", rs.Name, "length", strconv.Itoa(n), "max", strconv.Itoa(rs.Input.MemoMaxLen))
 		}
 	}
 	if in.Category != "" {
@@ -383,7 +387,8 @@ func checkInput(rs *renkei.RelatedService, in renkei.SelectInput) error {
 			ok = ok || c == in.Category
 		}
 		if !ok {
-			return renkei.Invalid("body.category", "%q is not one of %s's categories.", in.Category, rs.Name)
+			return renkei.Invalid("body.category", "%q is not one of %s's categories.", in.Category, rs.Name).
+				With(renkei.ReasonUnknownCategory, "service", rs.Name, "category", in.Category)
 		}
 	}
 	return nil
@@ -405,12 +410,12 @@ func (s *Store) Dismiss(ctx context.Context, userID, paymentID, serviceID string
 		var status string
 		err = t.queryRow(ctx, `SELECT status FROM proposals WHERE payment_id = ? AND service_id = ?`, p.ID, serviceID).Scan(&status)
 		if isNoRows(err) || status == "skipped" {
-			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.")
+			return nil, renkei.Invalid("body.service_id", "That app was not proposed for this payment.").With(renkei.ReasonNotProposed)
 		} else if err != nil {
 			return nil, err
 		}
 		if n == 0 && status == renkei.ProposalSelected {
-			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.")
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You already chose this app for this payment.").With(renkei.ReasonAlreadySelected)
 		}
 		return &renkei.Proposal{PaymentID: p.ID, ServiceID: serviceID, Status: status}, nil
 	})

@@ -281,7 +281,8 @@ func (s *Store) CreateLink(ctx context.Context, userID string, in renkei.LinkInp
 			return nil, err
 		}
 		if !rs.Enabled {
-			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking new links right now.", rs.Name)
+			return nil, renkei.Errorf(renkei.ECONFLICT, "%s is not taking new links right now.", rs.Name).
+				With(renkei.ReasonNotLinking, "service", rs.Name)
 		}
 		if _, err := s.pseudonym(ctx, t, userID, rs.ID); err != nil {
 			return nil, err
@@ -291,7 +292,8 @@ func (s *Store) CreateLink(ctx context.Context, userID string, in renkei.LinkInp
 		_, err = t.exec(ctx, `INSERT INTO links (id, user_id, service_id, scopes, auto, statement, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`,
 			l.ID, userID, rs.ID, mustJSON(l.Scopes), boolInt(l.Auto), boolInt(l.Statement), micros(l.CreatedAt))
 		if s.eng.isUnique(err) {
-			return nil, renkei.Errorf(renkei.ECONFLICT, "You are already linked to %s; change or end that link instead.", rs.Name)
+			return nil, renkei.Errorf(renkei.ECONFLICT, "You are already linked to %s; change or end that link instead.", rs.Name).
+				With(renkei.ReasonAlreadyLinked, "service", rs.Name)
 		} else if err != nil {
 			return nil, fmt.Errorf("insert link: %w", err)
 		}
