@@ -68,7 +68,21 @@ func (l Localized) In(lang string) string {
 type InputFields struct {
 	Memo       bool     `json:"memo" doc:"Ask for a free-text memo."`
 	MemoMaxLen int      `json:"memo_max_length,omitempty" minimum:"0" maximum:"500"`
-	Categories []string `json:"categories,omitempty" maxItems:"50" doc:"The service's own categories the user picks from."`
+	Categories []string `json:"categories,omitempty" maxItems:"50" doc:"The service's own categories the user picks from: the codes the partner receives."`
+	// CategoryLabels names each category for people, per page language;
+	// the pages show the label, the partner still receives the code.
+	CategoryLabels map[string]Localized `json:"category_labels,omitempty" doc:"Optional: per category code, its label in Japanese and English for the pages, e.g. {\"food\": {\"ja\": \"食費\", \"en\": \"Food\"}}. The partner receives the code."`
+}
+
+// Label names a category code for a page in lang ("ja" or "en"): its
+// label in that language, else in the other, else the code itself.
+func (f InputFields) Label(code, lang string) string {
+	if l, ok := f.CategoryLabels[code]; ok {
+		if s := l.In(lang); s != "" {
+			return s
+		}
+	}
+	return code
 }
 
 // ServicePolicy is when the service wants to be proposed (claims 3–5).
@@ -129,6 +143,14 @@ func (in *RelatedServiceInput) Validate() error {
 	for _, c := range in.Input.Categories {
 		if c == "" || len([]rune(c)) > 40 {
 			return Invalid("body.input.categories", "Each category needs 1 to 40 characters.")
+		}
+	}
+	for code, l := range in.Input.CategoryLabels {
+		if !slices.Contains(in.Input.Categories, code) {
+			return Invalid("body.input.category_labels", "%q has a label but is not one of the categories.", code)
+		}
+		if len([]rune(l.JA)) > 40 || len([]rune(l.EN)) > 40 {
+			return Invalid("body.input.category_labels", "The labels of %q may have at most 40 characters each.", code)
 		}
 	}
 	if len(in.Policy.BaseThreshold) == 0 {

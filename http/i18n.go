@@ -327,6 +327,7 @@ var pageMessages = map[string][2]string{
 	"admin.delete":             {"Delete %s", "%sを削除"},
 	"admin.delete.confirm":     {"Delete %s? This cannot be undone.", "%sを削除しますか？元に戻せません。"},
 	"admin.deleted":            {"Deleted %s. Its past messages stay listed under Messages.", "%sを削除しました。過去のメッセージは「メッセージ」に残っています。"},
+	"admin.f.categories.help":  {"Comma-separated codes, each with its labels if you like: food=食費/Food, daily=日用品/Daily goods. Pages show the label in their language; the partner receives the code.", "カンマ区切りのコード。ラベルも付けられます：food=食費/Food, daily=日用品/Daily goods。画面には表示言語のラベルを、パートナーにはコードを送ります。"},
 	"admin.services.empty":     {"No related services yet.", "連携サービスはまだありません。"},
 	"admin.new":                {"Register a related service", "連携サービスを登録"},
 	"admin.edit":               {"Edit %s", "%sを編集"},

@@ -150,7 +150,7 @@ func formOf(rs *renkei.RelatedService) *serviceForm {
 	f.Name, f.DescJA, f.DescEN, f.AppURL = rs.Name, rs.Description.JA, rs.Description.EN, rs.AppURL
 	f.AppCategory, f.WebhookURL, f.Scopes = rs.AppCategory, rs.WebhookURL, rs.Scopes
 	f.Memo, f.MemoMax = rs.Input.Memo, strconv.Itoa(rs.Input.MemoMaxLen)
-	f.Categories = strings.Join(rs.Input.Categories, ", ")
+	f.Categories = joinCategories(rs.Input)
 	yen := func(m map[string]int64) string {
 		if v, ok := m[renkei.DefaultCurrency]; ok {
 			return strconv.FormatInt(v, 10)
@@ -180,7 +180,7 @@ func parseServiceForm(l lang, r *http.Request, old *renkei.RelatedService) (*ser
 
 	in := renkei.RelatedServiceInput{Name: f.Name, Description: renkei.Localized{JA: f.DescJA, EN: f.DescEN},
 		AppURL: f.AppURL, AppCategory: f.AppCategory, WebhookURL: f.WebhookURL, Scopes: f.Scopes,
-		Input:  renkei.InputFields{Memo: f.Memo, Categories: splitCategories(f.Categories)},
+		Input:  categoriesOf(f.Memo, f.Categories),
 		Policy: renkei.ServicePolicy{MerchantCategories: f.Merchant, WantsStatement: f.Statement}, Enabled: f.Enabled}
 	if in.AppCategory == "" {
 		f.Invalid = "app_category"
@@ -265,10 +265,47 @@ func splitCategories(s string) []string {
 	return out
 }
 
+// categoriesOf reads the categories field: "code" or "code=日本語/English"
+// items, so the admin names each category in both page languages while
+// the partner keeps receiving the code.
+func categoriesOf(memo bool, text string) renkei.InputFields {
+	in := renkei.InputFields{Memo: memo}
+	for _, item := range splitCategories(text) {
+		code, label, hasLabel := strings.Cut(item, "=")
+		code = strings.TrimSpace(code)
+		if code == "" || slices.Contains(in.Categories, code) {
+			continue
+		}
+		in.Categories = append(in.Categories, code)
+		if hasLabel {
+			ja, en, _ := strings.Cut(label, "/")
+			if l := (renkei.Localized{JA: strings.TrimSpace(ja), EN: strings.TrimSpace(en)}); l != (renkei.Localized{}) {
+				if in.CategoryLabels == nil {
+					in.CategoryLabels = map[string]renkei.Localized{}
+				}
+				in.CategoryLabels[code] = l
+			}
+		}
+	}
+	return in
+}
+
+// joinCategories writes the categories back in the field's syntax.
+func joinCategories(in renkei.InputFields) string {
+	items := make([]string, 0, len(in.Categories))
+	for _, c := range in.Categories {
+		if l, ok := in.CategoryLabels[c]; ok {
+			c += "=" + l.JA + "/" + l.EN
+		}
+		items = append(items, c)
+	}
+	return strings.Join(items, ", ")
+}
+
 // serviceFields maps the domain's field locations to the form's fields.
 var serviceFields = map[string]string{
 	"body.name": "name", "body.webhook_url": "webhook_url", "body.app_url": "app_url", "body.icon_url": "",
-	"body.scopes": "scopes", "body.input.memo_max_length": "memo_max_length", "body.input.categories": "categories",
+	"body.scopes": "scopes", "body.input.memo_max_length": "memo_max_length", "body.input.categories": "categories", "body.input.category_labels": "categories",
 	"body.policy.base_threshold": "base_threshold", "body.policy.merchant_categories": "merchant_categories",
 }
 

@@ -10,8 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/renkei/renkei"
 )
@@ -261,5 +261,89 @@ func TestTimeZoneWhateverTheLanguage(t *testing.T) {
 	got := api.send("GET", "/v1/payments/"+pay.ID, "", nil, "Authorization", "Bearer "+f.aiko.token)
 	if !regexp.MustCompile(`"completed_at":"[0-9T:.-]+Z"`).MatchString(got.body) {
 		t.Fatalf("API time not UTC: %s", got.body)
+	}
+}
+
+// TestCategoryLabels: a service's categories may carry ja/en labels
+// (category_labels; the old shape without them still works); the pages
+// show the label in their language while the option's value, and so what
+// the partner receives, stays the code. The admin form reads and writes
+// "code=日本語/English".
+func TestCategoryLabels(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	api := f.browser("")
+	// API: labels on a new service; a label for no category is refused.
+	body := `{"name":"Savings","app_category":"savings","webhook_url":"https://savings.example/hooks","scopes":["amount"],
+		"input":{"memo":false,"categories":["rent","fun"],"category_labels":{"rent":{"ja":"家賃","en":"Rent"}}},
+		"policy":{"base_threshold":{"JPY":1000}},"enabled":true}`
+	r := api.send("POST", "/v1/related_services", "application/json", []byte(body), "Authorization", "Bearer admin")
+	if r.status != 201 || !strings.Contains(r.body, `"categories":["rent","fun"]`) || !strings.Contains(r.body, `"category_labels":{"rent":{"ja":"家賃","en":"Rent"}}`) {
+		t.Fatalf("create with labels: %d %s", r.status, r.body)
+	}
+	bad := strings.Replace(body, `"category_labels":{"rent"`, `"category_labels":{"nope"`, 1)
+	r = api.send("POST", "/v1/related_services", "application/json", []byte(bad), "Authorization", "Bearer admin")
+	if r.status != 422 || !strings.Contains(r.body, `"location":"body.input.category_labels"`) {
+		t.Fatalf("a label for no category: %d %s", r.status, r.body)
+	}
+
+	// Kakeibo of the fixture gets labels through the admin form.
+	admin := f.browser("en")
+	admin.login("admin", "admin")
+	edit := admin.get("/admin/services/" + f.kakeibo.ID)
+	v := serviceValues()
+	v.Set("name", "Kakeibo")
+	v.Set("categories", "food=食費/Food, daily=日用品/Daily goods, hobby")
+	v.Set("scopes", "amount")
+	v.Add("scopes", "merchant_name")
+	v.Add("scopes", "merchant_category")
+	v.Add("scopes", "time")
+	v.Set("memo", "1")
+	v.Set("memo_max_length", "20")
+	v.Set("base_threshold", "1000")
+	v.Del("merchant_categories")
+	v.Set("ceiling", "")
+	v.Set("app_category", "household_budget")
+	v.Set("webhook_url", "https://kakeibo.example/hooks/renkei")
+	_ = edit
+	admin.wantRedirect(admin.post("/admin/services/"+f.kakeibo.ID, v), "/admin/services/"+f.kakeibo.ID+"?saved=1")
+	admin.want(admin.get("/admin/services/"+f.kakeibo.ID), 200, `value="food=食費/Food, daily=日用品/Daily goods, hobby"`)
+	rs, err := f.st.FindRelatedService(ctx, f.kakeibo.ID)
+	if err != nil || rs.Input.CategoryLabels["food"] != (renkei.Localized{JA: "食費", EN: "Food"}) || len(rs.Input.Categories) != 3 {
+		t.Fatalf("stored input %+v (%v)", rs.Input, err)
+	}
+
+	// A ¥5,000 payment: the card's category list in each language.
+	pc, err := f.st.NewPayCode(ctx, f.aiko.id, "JPY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, err := f.st.ChargeCode(ctx, renkei.ChargeCode{TerminalID: f.cafe.id, Code: pc.Code, Amount: 5000, Currency: "JPY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string][]string{
+		"ja": {`<option value="food">食費</option>`, `<option value="daily">日用品</option>`, `<option value="hobby">hobby</option>`},
+		"en": {`<option value="food">Food</option>`, `<option value="daily">Daily goods</option>`},
+	} {
+		phone := f.browser(lang)
+		phone.login("app", f.aiko.token)
+		page := phone.want(phone.get("/app/payments/"+pay.ID), 200)
+		for _, w := range want {
+			if !strings.Contains(page.body, w) {
+				t.Fatalf("%s completion lacks %s:\n%s", lang, w, pagesText(page.body))
+			}
+		}
+	}
+	// The partner receives the code.
+	sel, err := f.st.Select(renkei.NewContextWithPrincipal(ctx, &renkei.Principal{Kind: renkei.KindUser, ID: f.aiko.id}), f.aiko.id, pay.ID,
+		renkei.SelectInput{ServiceID: f.kakeibo.ID, Category: "food"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.st.FindDelivery(ctx, sel.DeliveryID)
+	if err != nil || !strings.Contains(d.Body, `"category":"food"`) || strings.Contains(d.Body, "食費") {
+		t.Fatalf("delivery body %s (%v)", d.Body, err)
 	}
 }

@@ -55,6 +55,9 @@ type noteForm struct {
 	// memo); 0 when none takes one.
 	MemoMax    int
 	Categories []string // the categories every app with categories has
+	// Labels names those categories for the page: the first receiving
+	// app's labels (the codes are what the apps receive).
+	Labels     renkei.InputFields
 	Memo       string
 	Category   string
 	Error      string
@@ -79,6 +82,14 @@ func (s *Server) noteForm(pr *pageReq, pay *renkei.Payment, ce *cardError) *note
 	var names []string
 	for _, sc := range n.Services {
 		names = append(names, sc.Name)
+		for code, label := range sc.Input.CategoryLabels {
+			if _, ok := f.Labels.CategoryLabels[code]; !ok {
+				if f.Labels.CategoryLabels == nil {
+					f.Labels.CategoryLabels = map[string]renkei.Localized{}
+				}
+				f.Labels.CategoryLabels[code] = label
+			}
+		}
 	}
 	f.Services = strings.Join(names, l.T("list.sep"))
 	if ce != nil && ce.Note {

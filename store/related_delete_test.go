@@ -166,3 +166,25 @@ func TestUserTimeZone(t *testing.T) {
 		}
 	})
 }
+
+// TestCategoryLabelsStored: category labels round-trip on both engines,
+// and a service without them reads as before.
+func TestCategoryLabelsStored(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		in := kakeiboInput()
+		in.Input.CategoryLabels = map[string]renkei.Localized{"food": {JA: "食費", EN: "Food"}}
+		rs := createService(t, s, in)
+		plain := createService(t, s, kakeiboInput())
+		got, err := s.FindRelatedService(context.Background(), rs.ID)
+		must(t, err)
+		if got.Input.Label("food", "ja") != "食費" || got.Input.Label("food", "en") != "Food" || got.Input.Label("daily", "ja") != "daily" {
+			t.Fatalf("labels %+v", got.Input.CategoryLabels)
+		}
+		old, err := s.FindRelatedService(context.Background(), plain.ID)
+		must(t, err)
+		if old.Input.CategoryLabels != nil || len(old.Input.Categories) != 3 {
+			t.Fatalf("a service without labels reads %+v", old.Input)
+		}
+	})
+}
