@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/renkei/renkei"
 	"github.com/renkei/renkei/demo/kakeibo"
@@ -23,12 +24,15 @@ type partnerServer interface {
 	Close() error
 }
 
-func newPartner(name, addr, dir, secret string, log *slog.Logger) (partnerServer, error) {
+// newPartner makes a demo partner (both take the same Config); zone is the time zone its pages show,
+// the same as Renkei's pages, so the tour shows one zone throughout.
+func newPartner(name, addr, dir, secret string, zone *time.Location, log *slog.Logger) (partnerServer, error) {
+	cfg := kakeibo.Config{Addr: addr, DataDir: dir, Secrets: []string{secret}, Log: log, Zone: zone}
 	switch name {
 	case "kakeibo":
-		return kakeibo.New(kakeibo.Config{Addr: addr, DataDir: dir, Secrets: []string{secret}, Log: log})
+		return kakeibo.New(cfg)
 	case "points":
-		return points.New(points.Config{Addr: addr, DataDir: dir, Secrets: []string{secret}, Log: log})
+		return points.New(cfg)
 	}
 	return nil, fmt.Errorf("unknown demo partner %q: kakeibo or points", name)
 }
@@ -57,13 +61,18 @@ func runPartner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	dir := fs.String("data", "renkei-data/"+name, "folder for the partner's own SQLite file")
 	secret := fs.String("secret", envOr("RENKEI_PARTNER_SECRET", ""), "the endpoint's whsec_ signing secret from Renkei (env RENKEI_PARTNER_SECRET)")
+	zoneName := fs.String("time-zone", envOr("RENKEI_TIME_ZONE", "Asia/Tokyo"), "IANA time zone the pages show times in (env RENKEI_TIME_ZONE)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	zone, err := time.LoadLocation(*zoneName)
+	if err != nil || *zoneName == "" {
+		return fmt.Errorf("--time-zone %q is not an IANA time zone such as Asia/Tokyo or UTC", *zoneName)
 	}
 	if !strings.HasPrefix(*secret, "whsec_") {
 		return errors.New("--secret must be the whsec_… signing secret Renkei showed when the service was registered")
 	}
-	p, err := newPartner(name, *listen, *dir, *secret, slog.New(slog.NewTextHandler(stderr, nil)))
+	p, err := newPartner(name, *listen, *dir, *secret, zone, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -115,7 +124,7 @@ func (m *Main) openPartner(name, addr, secret string) (partnerServer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	p, err := newPartner(name, addr, dir, secret, m.log.With("partner", name))
+	p, err := newPartner(name, addr, dir, secret, m.TimeZone, m.log.With("partner", name))
 	if err != nil {
 		return nil, err
 	}

@@ -37,9 +37,6 @@ const WebhookPath = app.WebhookPath
 // DBFile is the name of the SQLite database in Config.DataDir.
 const DBFile = "kakeibo.db"
 
-// tokyo is the time zone of the pages.
-var tokyo = app.Tokyo
-
 // Config configures a Server: Addr (port 0 picks one), DataDir, the
 // endpoint's signing Secrets, Log and the clock Now.
 type Config = app.Config

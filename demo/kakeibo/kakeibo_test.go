@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renkei/renkei/demo/internal/apptest"
 	"github.com/renkei/renkei/demo/kakeibo"
 	"github.com/renkei/renkei/webhook"
 
@@ -390,6 +391,34 @@ func TestMonthPage(t *testing.T) {
 	}
 	if status, _ := f.Get("/?month=13"); status != http.StatusBadRequest {
 		t.Errorf("bad month: %d, want 400", status)
+	}
+}
+
+// TestMonthPageZone: the pages follow the zone Renkei gives them, in every
+// language, and the month is cut in that zone. 2026-11-30 20:00 UTC is
+// already December 1st in Japan but still November in UTC.
+func TestMonthPageZone(t *testing.T) {
+	t.Parallel()
+	f := &fixture{apptest.NewInZone(t, kakeibo.New, time.UTC)}
+	f.Clock.Advance(5*24*time.Hour + 17*time.Hour) // 2026-11-30 20:00 UTC
+	f.MustDeliver(newID(), message("payment.completed",
+		payment("pay_z", 500, f.Clock.Now(), "Cafe Hikari", "restaurants", "late tea", "food")))
+	for _, lang := range []string{"en", "ja"} {
+		_, page := f.Get("/?month=2026-11", "Accept-Language", lang)
+		if !strings.Contains(page, "late tea") || !strings.Contains(page, "11/30 20:00") {
+			t.Errorf("%s: November in UTC lacks the 20:00 entry:\n%s", lang, page)
+		}
+		if _, page := f.Get("/?month=2026-12", "Accept-Language", lang); strings.Contains(page, "late tea") {
+			t.Errorf("%s: December in UTC shows a November entry", lang)
+		}
+	}
+	// The default zone is Japan's: the same moment is December there.
+	g := newFixture(t)
+	g.Clock.Advance(5*24*time.Hour + 17*time.Hour)
+	g.MustDeliver(newID(), message("payment.completed",
+		payment("pay_z", 500, g.Clock.Now(), "Cafe Hikari", "restaurants", "late tea", "food")))
+	if _, page := g.Get("/?month=2026-12"); !strings.Contains(page, "late tea") || !strings.Contains(page, "12/01 05:00") {
+		t.Errorf("December in Japan lacks the 05:00 entry:\n%s", page)
 	}
 }
 

@@ -46,6 +46,7 @@ var messages = map[string]map[string]string{
 
 // monthPage is the data of the month view.
 type monthPage struct {
+	zone       *time.Location
 	Lang       string
 	Month      string
 	MonthLabel string
@@ -89,7 +90,7 @@ type entryRow struct {
 // handleMonth renders GET /: one month of the book.
 func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	month, err := parseMonth(q.Get("month"), s.Now())
+	month, err := parseMonth(q.Get("month"), s.Now(), s.Zone)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -102,7 +103,7 @@ func (s *Server) handleMonth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := app.Lang(r)
-	p := &monthPage{Lang: l, words: messages[l], User: user,
+	p := &monthPage{Lang: l, words: messages[l], User: user, zone: s.Zone,
 		Month: month.Format("2006-01"),
 		Prev:  month.AddDate(0, -1, 0).Format("2006-01"), Next: month.AddDate(0, 1, 0).Format("2006-01")}
 	p.MonthLabel = month.Format(p.T("month"))
@@ -154,7 +155,7 @@ func (p *monthPage) fill(entries []Entry) {
 	}
 	for _, e := range entries {
 		row := entryRow{
-			Date:     e.BookedAt.In(tokyo).Format("01/02 15:04"),
+			Date:     e.BookedAt.In(p.zone).Format("01/02 15:04"),
 			Memo:     e.Memo,
 			Category: p.category(e.Category),
 			Merchant: e.Merchant,
@@ -184,18 +185,18 @@ func (p *monthPage) how(e Entry) []string {
 	var how []string
 	switch e.Source {
 	case SourceRealtime:
-		s := fmt.Sprintf(p.T("realtime"), e.ReceivedAt.In(tokyo).Format("15:04:05.000"))
+		s := fmt.Sprintf(p.T("realtime"), e.ReceivedAt.In(p.zone).Format("15:04:05.000"))
 		if e.RefundID == "" && e.CompletedAt != nil && !e.ReceivedAt.Before(*e.CompletedAt) && e.ReceivedAt.Sub(*e.CompletedAt) < time.Hour {
 			s += " (" + fmt.Sprintf(p.T("after"), strconv.FormatFloat(e.ReceivedAt.Sub(*e.CompletedAt).Seconds(), 'f', 3, 64)) + ")"
 		}
 		how = append(how, s)
 		if e.StatementAt != nil {
-			how = append(how, fmt.Sprintf(p.T("confirmed"), e.StatementAt.In(tokyo).Format("01/02 15:04:05")))
+			how = append(how, fmt.Sprintf(p.T("confirmed"), e.StatementAt.In(p.zone).Format("01/02 15:04:05")))
 		}
 	case SourceStatement:
-		how = append(how, fmt.Sprintf(p.T("statement"), e.ReceivedAt.In(tokyo).Format("01/02 15:04:05")))
+		how = append(how, fmt.Sprintf(p.T("statement"), e.ReceivedAt.In(p.zone).Format("01/02 15:04:05")))
 		if e.RealtimeAt != nil {
-			how = append(how, fmt.Sprintf(p.T("late_memo"), e.RealtimeAt.In(tokyo).Format("01/02 15:04:05.000")))
+			how = append(how, fmt.Sprintf(p.T("late_memo"), e.RealtimeAt.In(p.zone).Format("01/02 15:04:05.000")))
 		}
 	}
 	return how
@@ -218,7 +219,7 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 	if pid := q.Get("payment_id"); pid != "" {
 		list.Entries, err = s.paymentEntries(r.Context(), pid)
 	} else {
-		month, perr := parseMonth(q.Get("month"), s.Now())
+		month, perr := parseMonth(q.Get("month"), s.Now(), s.Zone)
 		if perr != nil {
 			app.WriteJSON(w, http.StatusBadRequest, app.Problem{Title: "Bad month", Status: http.StatusBadRequest, Detail: perr.Error()})
 			return

@@ -166,14 +166,14 @@ func totals(entries []Entry) []Total {
 	return out
 }
 
-// parseMonth reads "2026-11" as the first instant of that month in Japan
-// time; empty means the current month.
-func parseMonth(v string, now time.Time) (time.Time, error) {
+// parseMonth reads "2026-11" as the first instant of that month in the
+// zone the pages show; empty means the current month.
+func parseMonth(v string, now time.Time, zone *time.Location) (time.Time, error) {
 	if v == "" {
-		n := now.In(tokyo)
-		return time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, tokyo), nil
+		n := now.In(zone)
+		return time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, zone), nil
 	}
-	m, err := time.ParseInLocation("2006-01", v, tokyo)
+	m, err := time.ParseInLocation("2006-01", v, zone)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("month %q is not a month like 2026-11", v)
 	}

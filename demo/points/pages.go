@@ -110,7 +110,7 @@ func (p *homePage) fill(s *Server, r *http.Request, bals []Balance) error {
 				rows.Close()
 				return fmt.Errorf("recent moves of %s: %w", b.User, err)
 			}
-			mr := moveRow{When: time.UnixMicro(at).In(tokyo).Format("01/02 15:04"), Kind: p.T(kind),
+			mr := moveRow{When: time.UnixMicro(at).In(s.Zone).Format("01/02 15:04"), Kind: p.T(kind),
 				Points: app.Group(pts) + " " + p.T("pt"), Negative: pts < 0}
 			if pts >= 0 {
 				mr.Points = "+" + mr.Points

@@ -24,8 +24,8 @@ import (
 // WebhookPath is where Renkei sends messages.
 const WebhookPath = "/webhooks/renkei"
 
-// Tokyo is the demos' time zone. Japan has no daylight saving time, so a
-// fixed zone is exact and needs no time zone database.
+// Tokyo is the demos' default time zone. Japan has no daylight saving
+// time, so a fixed zone is exact and needs no time zone database.
 var Tokyo = time.FixedZone("JST", 9*60*60)
 
 // Config configures a demo server.
@@ -44,6 +44,10 @@ type Config struct {
 	// Now is the service's clock, also used for the webhook timestamp
 	// check (time.Now when nil).
 	Now func() time.Time
+	// Zone is the time zone the pages show times in and months are cut
+	// by, whatever the language (Tokyo when nil). Renkei passes its own
+	// --time-zone, so a user sees one zone on every page of the tour.
+	Zone *time.Location
 }
 
 // App is a demo server's database, webhook endpoint and HTTP server.
@@ -51,6 +55,7 @@ type App struct {
 	Name  string
 	Log   *slog.Logger
 	Now   func() time.Time
+	Zone  *time.Location
 	DB    *sql.DB
 	Dedup *partner.SQLDedup
 	Mux   *http.ServeMux
@@ -73,12 +78,15 @@ func New(name, dbFile, schema string, cfg Config) (*App, error) {
 	if len(cfg.Secrets) == 0 {
 		return nil, fmt.Errorf("%s: no webhook secret (the endpoint's whsec_… secret from Renkei)", name)
 	}
-	a := &App{Name: name, Log: cfg.Log, Now: cfg.Now, addr: cfg.Addr, secrets: append([]string(nil), cfg.Secrets...), Mux: http.NewServeMux()}
+	a := &App{Name: name, Log: cfg.Log, Now: cfg.Now, Zone: cfg.Zone, addr: cfg.Addr, secrets: append([]string(nil), cfg.Secrets...), Mux: http.NewServeMux()}
 	if a.Log == nil {
 		a.Log = slog.Default()
 	}
 	if a.Now == nil {
 		a.Now = time.Now
+	}
+	if a.Zone == nil {
+		a.Zone = Tokyo
 	}
 	if a.addr == "" {
 		a.addr = "127.0.0.1:0"

@@ -59,17 +59,24 @@ type Fixture[S Server] struct {
 	Srv    S
 	Client *http.Client
 	open   func(app.Config) (S, error)
+	zone   *time.Location
 }
 
 // New starts a server made by open and stops it when the test ends.
 func New[S Server](t *testing.T, open func(app.Config) (S, error)) *Fixture[S] {
+	t.Helper()
+	return NewInZone(t, open, nil)
+}
+
+// NewInZone is New with the pages in zone (the demos' default when nil).
+func NewInZone[S Server](t *testing.T, open func(app.Config) (S, error), zone *time.Location) *Fixture[S] {
 	t.Helper()
 	secret, err := webhook.NewSecret(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &Fixture[S]{T: t, Dir: t.TempDir(), Secret: secret, Clock: &Clock{t: T0},
-		Client: &http.Client{Timeout: 30 * time.Second}, open: open}
+		Client: &http.Client{Timeout: 30 * time.Second}, open: open, zone: zone}
 	f.start()
 	t.Cleanup(func() {
 		// Idle keep-alive connections first, or the server's graceful
@@ -85,7 +92,7 @@ func New[S Server](t *testing.T, open func(app.Config) (S, error)) *Fixture[S] {
 func (f *Fixture[S]) start() {
 	f.T.Helper()
 	srv, err := f.open(app.Config{Addr: "127.0.0.1:0", DataDir: f.Dir, Secrets: []string{f.Secret},
-		Log: slog.New(slog.DiscardHandler), Now: f.Clock.Now})
+		Log: slog.New(slog.DiscardHandler), Now: f.Clock.Now, Zone: f.zone})
 	if err != nil {
 		f.T.Fatal(err)
 	}
