@@ -36,6 +36,7 @@ func (s *Server) registerAdminPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/services/{id}/icon", s.adminPage(s.adminUploadIcon))
 	mux.HandleFunc("POST /admin/services/{id}/rotate_secret", s.adminPage(s.adminRotateSecret))
 	mux.HandleFunc("POST /admin/services/{id}/delete", s.adminPage(s.adminDeleteService))
+	mux.HandleFunc("GET /admin/services/{id}/provisions", s.adminPage(s.adminProvisions))
 	mux.HandleFunc("GET /admin/deliveries", s.adminPage(s.adminDeliveries))
 	mux.HandleFunc("POST /admin/deliveries/replay", s.adminPage(func(pr *pageReq) { s.replaySince(pr, adminMessages) }))
 	mux.HandleFunc("GET /admin/deliveries/{id}", s.adminPage(func(pr *pageReq) { s.deliveryPage(pr, adminMessages) }))
@@ -533,3 +534,45 @@ func (s *Server) adminRotateSecret(pr *pageReq) {
 
 // adminDeliveries lists every service's messages.
 func (s *Server) adminDeliveries(pr *pageReq) { s.deliveriesPage(pr, adminMessages, http.StatusOK, "") }
+
+// adminProvisions downloads a service's record of provision (APPI art.
+// 29) for the days chosen on its page: from the start of since to the end
+// of until (UTC), as CSV or JSON lines.
+func (s *Server) adminProvisions(pr *pageReq) {
+	rs := s.adminService(pr)
+	if rs == nil {
+		return
+	}
+	q := pr.r.URL.Query()
+	f := renkei.ProvisionFilter{ServiceID: rs.ID}
+	for _, d := range []struct {
+		field string
+		to    *time.Time
+		add   int
+	}{{"since", &f.Since, 0}, {"until", &f.Until, 1}} {
+		v := q.Get(d.field)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			pr.view.Error = pr.view.L.T("admin.provisions.baddate")
+			s.renderServiceForm(pr, http.StatusUnprocessableEntity, formOf(rs))
+			return
+		}
+		*d.to = t.AddDate(0, 0, d.add)
+	}
+	format := q.Get("format")
+	if format != "jsonl" {
+		format = "csv"
+	}
+	ct := "text/csv; charset=utf-8"
+	if format == "jsonl" {
+		ct = "application/jsonl"
+	}
+	pr.w.Header().Set("Content-Type", ct)
+	pr.w.Header().Set("Content-Disposition", `attachment; filename="provisions-`+rs.ID+`.`+format+`"`)
+	if err := s.writeProvisions(pr.ctx, pr.w, f, format); err != nil {
+		s.Log.ErrorContext(pr.ctx, "export provisions", "service", rs.ID, "err", err)
+	}
+}

@@ -2,9 +2,12 @@ package http_test
 
 import (
 	"context"
+	"encoding/csv"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/renkei/renkei"
 )
@@ -83,4 +86,37 @@ func TestPagesLinkConsents(t *testing.T) {
 	ja := f.browser("ja")
 	ja.login("app", f.aiko.token)
 	ja.want(ja.get("/app/links"), 200, "明細フィード：オフ。タップした支払いの明細行だけを照合用に送信します。", "同意レシート（JSON）")
+}
+
+// TestPagesAdminProvisions: the service's admin page offers its record of
+// provision, and the download is that record, cut to the days chosen.
+func TestPagesAdminProvisions(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	if _, err := f.st.CreateLink(ctx, f.aiko.id, renkei.LinkInput{ServiceID: f.kakeibo.ID, Auto: true}); err != nil {
+		t.Fatal(err)
+	}
+	id := f.pay(f.aiko, f.cafe, 1_280)
+	admin := f.browser("en")
+	admin.login("admin", "admin")
+	page := "/admin/services/" + f.kakeibo.ID
+	admin.want(admin.get(page), 200, "Record of provision (APPI art. 29)", `action="`+page+`/provisions"`, "Download the record")
+	today := time.Now().UTC().Format("2006-01-02")
+	r := admin.want(admin.get(page+"/provisions?since="+today+"&until="+today+"&format=csv"), 200)
+	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][4] != f.aiko.id || rows[1][6] != id || rows[1][8] != "link" ||
+		!strings.Contains(r.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("record %v %v:\n%s", rows, err, r.body)
+	}
+	old := admin.want(admin.get(page+"/provisions?until=2020-01-01&format=jsonl"), 200)
+	if strings.TrimSpace(old.body) != "" {
+		t.Fatalf("a period before any message: %q", old.body)
+	}
+	admin.want(admin.get(page+"/provisions?since=yesterday"), 422, "Give dates as YYYY-MM-DD.")
+	phone := f.browser("en")
+	phone.login("app", f.aiko.token)
+	if r := phone.get(page + "/provisions"); r.status == 200 {
+		t.Fatal("a payer downloaded the admin's record")
+	}
 }

@@ -32,6 +32,7 @@ type Services interface {
 	renkei.AuthService
 	renkei.RelatedServiceService
 	renkei.AnnotationService
+	renkei.PrivacyService
 	DeliveryAdmin
 	Ping(ctx context.Context) error
 }
@@ -81,6 +82,9 @@ type Server struct {
 	CookieKey []byte
 	// Now is the clock of login expiry; nil is time.Now.
 	Now func() time.Time
+	// Operator is the controller that consent receipts name (the
+	// operator running this Renkei); a generic name when empty.
+	Operator renkei.Controller
 
 	api     huma.API
 	handler http.Handler
@@ -160,6 +164,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerRelatedAPI(api)
 	s.registerDeliveryAPI(api)
 	s.registerAnnotationAPI(api)
+	s.registerPrivacyAPI(api)
 
 	// Any other method on a known API path: 405 as problem+json, with Allow.
 	allowed := map[string][]string{}
