@@ -328,6 +328,8 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/links", s.appPage(s.appLink))
 	mux.HandleFunc("POST /app/links/{id}", s.appPage(s.appLinkChange))
 	mux.HandleFunc("POST /app/links/{id}/revoke", s.appPage(s.appUnlink))
+	mux.HandleFunc("GET /app/privacy", s.appPage(s.appPrivacy))
+	mux.HandleFunc("GET /app/privacy/receipts/{id}", s.appPage(s.appReceipt))
 
 	// The shop terminal: the merchant's point of sale.
 	mux.HandleFunc("GET /shop/login", s.pageLogin(areaShop))

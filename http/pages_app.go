@@ -424,6 +424,10 @@ func (s *Server) appUnlink(pr *pageReq) {
 		s.renderLinks(pr, s.errStatus(pr.ctx, err), "", "", "")
 		return
 	}
+	if pr.r.PostFormValue("back") == "privacy" {
+		http.Redirect(pr.w, pr.r, "/app/privacy?unlinked="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(pr.w, pr.r, "/app/links?unlinked="+url.QueryEscape(lk.ServiceID), http.StatusSeeOther)
 }
 

@@ -120,3 +120,50 @@ func TestPagesAdminProvisions(t *testing.T) {
 		t.Fatal("a payer downloaded the admin's record")
 	}
 }
+
+// TestPagesPrivacyCenter: the privacy page lists the payer's links with
+// what they send, and every provision (what, when, why, the fields, the
+// status, the consent receipt); the receipt downloads; unlinking from the
+// page stops the queued message and lists link.revoked; nobody else sees
+// the page's data or the receipts.
+func TestPagesPrivacyCenter(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	ctx := context.Background()
+	ledger := f.feedService("Ledger")
+	lk, err := f.st.CreateLink(ctx, f.aiko.id, renkei.LinkInput{ServiceID: ledger.ID, Auto: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := f.pay(f.aiko, f.cafe, 1_280)
+	phone := f.browser("en")
+	phone.login("app", f.aiko.token)
+	r := phone.want(phone.get("/app/privacy"), 200, `<a href="/app/privacy" aria-current="page">Privacy</a>`, "Your links", "Ledger",
+		"Real time: on. Every payment is sent the moment you pay.", "Statement feed: off.", "What was sent", "Ledger: a payment",
+		"Why: your link sends every payment in real time",
+		"Sent: your id for this app (not your name), payment number, amount paid, shop name, shop category, time of payment",
+		"Waiting to be sent", `href="/app/payments/`+id+`"`, `href="/app/privacy/receipts/`+lk.ConsentID+`"`)
+	rc := phone.want(phone.get("/app/privacy/receipts/"+lk.ConsentID), 200, `"consentReceiptID": "`+lk.ConsentID+`"`,
+		`"collectionMethod": "link set up in the wallet"`, `"thirdPartyName": "Ledger"`)
+	if !strings.Contains(rc.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("receipt not a download: %v", rc.header)
+	}
+	ben := f.browser("en")
+	ben.login("app", f.ben.token)
+	ben.want(ben.get("/app/privacy/receipts/"+lk.ConsentID), 404)
+	if b := ben.want(ben.get("/app/privacy"), 200, "No app is linked.", "Nothing of yours has been sent to any app."); strings.Contains(b.body, "Ledger") {
+		t.Fatal("Ben sees Aiko's privacy page")
+	}
+
+	unlink := regexp.MustCompile(`action="(/app/links/lnk_[^"]+/revoke)"`).FindStringSubmatch(r.body)
+	if unlink == nil {
+		t.Fatal("no unlink form on the privacy page")
+	}
+	phone.wantRedirect(phone.post(unlink[1], url.Values{"back": {"privacy"}}), "/app/privacy?unlinked="+ledger.ID)
+	phone.want(phone.get("/app/privacy?unlinked="+ledger.ID), 200, "Unlinked Ledger.", "No app is linked.",
+		"Ledger: the end of your link", "Why: you ended the link; the app is told so it stops", "Stopped before it was sent")
+
+	ja := f.browser("ja")
+	ja.login("app", f.aiko.token)
+	ja.want(ja.get("/app/privacy"), 200, "プライバシー", "送信の記録", "Ledger: 連携の終了", "送信前に停止", "同意レシート")
+}
