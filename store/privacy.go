@@ -20,7 +20,7 @@ import (
 const provisionSelect = `SELECT d.id, d.service_id, r.name, d.user_id, COALESCE(pn.pseudonym, ''), d.payment_id, d.type, d.source,
 	d.status, d.body, d.attempts, d.delivered_at, d.created_at,
 	COALESCE((SELECT MIN(se.id) FROM selections se WHERE se.payment_id = d.payment_id AND se.service_id = d.service_id
-		AND se.user_id = d.user_id AND d.source IN ('selection', 'statement')), ''),
+		AND se.user_id = d.user_id AND d.payment_id <> ''), ''),
 	COALESCE((SELECT MAX(c.id) FROM link_consents c WHERE c.user_id = d.user_id AND c.service_id = d.service_id
 		AND c.created_at <= d.created_at AND (d.source <> 'statement' OR c.statement = 1)
 		AND (d.source <> 'link' OR d.type <> 'payment.completed' OR c.auto = 1)), '')
@@ -39,12 +39,14 @@ func scanProvision(r row) (*renkei.Provision, error) {
 	}
 	p.Fields = renkei.MessageFields(body)
 	p.DeliveredAt, p.CreatedAt = optTime(delivered), fromMicros(created)
-	switch {
-	case p.Source == renkei.SourceSelection:
+	// The consent of the message's own source first; a message that
+	// follows a payment (a refund, a statement line) falls back to the
+	// other way the service had it.
+	p.ConsentID = link
+	if p.Source == renkei.SourceSelection || link == "" {
 		p.ConsentID = sel
-	case p.Source == renkei.SourceStatement && link == "":
-		p.ConsentID = sel
-	default:
+	}
+	if p.ConsentID == "" {
 		p.ConsentID = link
 	}
 	return &p, nil
