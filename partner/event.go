@@ -172,6 +172,12 @@ type LinkRevoked struct {
 	User string `json:"user"`
 	// RevokedAt is when the user unlinked, if Renkei says.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// LinkID is the link that ended.
+	LinkID string `json:"link_id,omitempty"`
+	// Sequence is the message's place in the user's stream: the last.
+	Sequence int64 `json:"sequence,omitempty"`
+	// Source is "link".
+	Source string `json:"source,omitempty"`
 }
 
 // errMalformed marks a body that is not the message format; the Handler

@@ -509,6 +509,9 @@ func TestTypedDecoding(t *testing.T) {
 		{"link.revoked", `{"type":"link.revoked","version":"2026-11-25","timestamp":"2026-11-28T00:00:00Z",
 			"data":{"user":"pu_abc","revoked_at":"2026-11-28T00:00:00Z"}}`,
 			&partner.LinkRevoked{User: "pu_abc", RevokedAt: &revokedAt}},
+		{"link.revoked as Renkei sends it", `{"type":"link.revoked","version":"2026-11-25","timestamp":"2026-11-28T00:00:00Z",
+			"data":{"link_id":"lnk_01M89","revoked_at":"2026-11-28T00:00:00Z","user":"pu_abc","sequence":21,"source":"link"}}`,
+			&partner.LinkRevoked{User: "pu_abc", RevokedAt: &revokedAt, LinkID: "lnk_01M89", Sequence: 21, Source: partner.SourceLink}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			post(t, srv, signed(t, tc.body, sec)).want(t, http.StatusOK)
