@@ -267,6 +267,11 @@ type ServiceCard struct {
 	Description string      `json:"description"`
 	AppURL      string      `json:"app_url,omitempty"`
 	Input       InputFields `json:"input"`
+	// Scopes and StatementLine say what a tap sends: these payment fields
+	// (and what the user types) now, and, when StatementLine, the
+	// payment's statement line later so the service can reconcile it.
+	Scopes        []string `json:"scopes,omitempty" doc:"The payment fields a tap sends."`
+	StatementLine bool     `json:"statement_line,omitempty" doc:"A tap also sends this payment's statement line later."`
 }
 
 // Selection is the user's tap on a proposal: the consent to send that one

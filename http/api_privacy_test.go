@@ -24,6 +24,16 @@ func TestAPILinkConsents(t *testing.T) {
 	rs := e.want(e.do("POST", "/v1/related_services", apiAdminKey, body), 201)
 	sid, partnerKey := str(rs.body["id"]), str(rs.body["api_key"])
 
+	// The completion view says what a tap sends: the fields now, and the
+	// statement line later.
+	cafe := e.terminal("Cafe Hikari", "5814")
+	pay := e.want(e.do("POST", "/v1/payments/charge", cafe.token, map[string]any{"code": e.payCode(aiko), "amount": 12_800}), 201)
+	v := e.want(e.do("GET", "/v1/payments/"+str(pay.body["id"])+"/completion", aiko.token, nil), 200)
+	card := v.body["proposals"].([]any)[0].(map[string]any)["service"].(map[string]any)
+	if fmt.Sprint(card["scopes"]) != "[amount merchant_name merchant_category time]" || card["statement_line"] != true {
+		t.Fatalf("the card does not say what a tap sends: %v", card)
+	}
+
 	l := e.want(e.do("POST", "/v1/links", aiko.token, map[string]any{"service_id": sid}), 201)
 	lid, first := str(l.body["id"]), str(l.body["consent_id"])
 	if l.body["statement"] != false || l.body["auto"] != false || !strings.HasPrefix(first, "cns_") {

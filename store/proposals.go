@@ -244,7 +244,7 @@ func (s *Store) proposals(ctx context.Context, paymentID, lang string) ([]*renke
 			return nil, err
 		}
 		pr.Service = &renkei.ServiceCard{ID: rs.ID, Name: rs.Name, IconURL: rs.IconURL, Description: rs.Description.In(lang),
-			AppURL: rs.AppURL, Input: rs.Input}
+			AppURL: rs.AppURL, Input: rs.Input, Scopes: rs.Scopes, StatementLine: rs.Policy.WantsStatement}
 	}
 	return out, nil
 }
