@@ -220,6 +220,41 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
+// TestOperatorFlags: the consent receipts a payer downloads name the
+// operator given on the command line as the controller.
+func TestOperatorFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := &syncBuffer{}
+	m := NewMain(out, out)
+	if err := m.ParseFlags([]string{"--demo", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn", "--demo-partners=false",
+		"--operator", "Hikari Pay K.K.", "--operator-contact", "privacy@hikari-pay.example", "--operator-url", "https://pay.hikari.example/"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var demo demoData
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "demo.json")), &demo); err != nil {
+		t.Fatal(err)
+	}
+	status, cs := get(t, m.Server.URL()+"/v1/privacy/consents", demo.Users[0].Token)
+	data, _ := cs["data"].([]any)
+	if status != 200 || len(data) == 0 {
+		t.Fatalf("Aiko's consents: %d %v", status, cs)
+	}
+	id, _ := data[0].(map[string]any)["id"].(string)
+	status, rc := get(t, m.Server.URL()+"/v1/privacy/consents/"+id+"/receipt", demo.Users[0].Token)
+	b, _ := json.Marshal(rc)
+	for _, want := range []string{`"piiController":"Hikari Pay K.K."`, "privacy@hikari-pay.example", "https://pay.hikari.example/app/privacy"} {
+		if status != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("receipt %d lacks %s: %s", status, want, b)
+		}
+	}
+}
+
 // TestTimeZoneFlag: --time-zone takes IANA names (from the embedded zone
 // database) and refuses others before anything starts.
 func TestTimeZoneFlag(t *testing.T) {

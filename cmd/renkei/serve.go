@@ -73,6 +73,9 @@ type Main struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto the server believes.
 	TrustedProxies []netip.Prefix
+	// Operator is who runs this Renkei: the controller that consent
+	// receipts name (APPI: the business handling the personal data).
+	Operator renkei.Controller
 
 	// KakeiboAddr and PointsAddr are where the demo's related services
 	// listen when DemoPartners is on.
@@ -140,6 +143,9 @@ func (m *Main) ParseFlags(args []string) error {
 	proxies := fs.String("trusted-proxies", envOr("RENKEI_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default: none) (env RENKEI_TRUSTED_PROXIES)")
 	zone := fs.String("time-zone", envOr("RENKEI_TIME_ZONE", "Asia/Tokyo"), "IANA time zone the pages show times in, in every language, unless a user chose their own; the API stays UTC (env RENKEI_TIME_ZONE)")
 	statements := fs.String("statement-interval", envOr("RENKEI_STATEMENT_INTERVAL", ""), "how often the statement feed runs (default 24h; 2m with --demo) (env RENKEI_STATEMENT_INTERVAL)")
+	fs.StringVar(&m.Operator.Name, "operator", envOr("RENKEI_OPERATOR", ""), "who runs this Renkei, as consent receipts name the controller (env RENKEI_OPERATOR)")
+	fs.StringVar(&m.Operator.Contact, "operator-contact", envOr("RENKEI_OPERATOR_CONTACT", ""), "where payers reach the operator about their data, for consent receipts (env RENKEI_OPERATOR_CONTACT)")
+	fs.StringVar(&m.Operator.URL, "operator-url", envOr("RENKEI_OPERATOR_URL", ""), "the operator's public address; receipts point to its /app/privacy (env RENKEI_OPERATOR_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -279,7 +285,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
 	m.Server = &rhttp.Server{Services: s, Log: m.log, Demo: m.Demo, QRSVG: emvco.QRSVG, FormatPayCode: emvco.FormatPayCode,
-		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies, CookieKey: m.cookieKey, TimeZone: m.TimeZone}
+		Metrics: reg, WorkerOnly: m.Role == "worker", TrustedProxies: m.TrustedProxies, CookieKey: m.cookieKey, TimeZone: m.TimeZone,
+		Operator: m.Operator}
 	if demo != nil {
 		for _, u := range demo.Users {
 			m.Server.DemoLogins = append(m.Server.DemoLogins, rhttp.DemoLogin{Kind: renkei.KindUser, Name: u.Name, Token: u.Token})
