@@ -81,7 +81,7 @@ func TestServeDemo(t *testing.T) {
 			}
 			m, out := startMain(t, dir, dsn)
 			text := out.String()
-			for _, want := range []string{m.Server.URL() + "/app", m.Server.URL() + "/shop", "/openapi.json", "Aiko", "Cafe Hikari", "rk_usr_", "rk_ter_", "Admin key (new"} {
+			for _, want := range []string{m.Server.URL() + "/app", m.Server.URL() + "/app/privacy", m.Server.URL() + "/shop", "/openapi.json", "Aiko", "Cafe Hikari", "rk_usr_", "rk_ter_", "Admin key (new"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("welcome lacks %q:\n%s", want, text)
 				}

@@ -411,8 +411,9 @@ A five-minute tour:
   2. In another browser open %[1]s/shop, log in as Cafe Hikari, type 1280 and the code, charge.
   3. Aiko's phone shows "Payment complete" with apps proposed and why; type a memo, tap "Record in Kakeibo".
   4. Open %[2]s: the entry is there with the memo, in real time.
-  5. Pay again without tapping; within %[4]s the statement feed books it in Kakeibo and confirms the first.
+  5. Pay again without tapping; within %[4]s the statement feed (Aiko turned it on for Kakeibo) books it and confirms the first.
   6. As Chika (Points sends automatically) pay at Midori Mart; %[3]s shows the points.
+  7. Aiko's privacy center %[1]s/app/privacy lists every message sent about her, with consent receipts.
   Or run the same tour scripted: go run ./cmd/renkei demo
 `, u, k, p, m.StatementEvery)
 	}
