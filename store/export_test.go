@@ -1,5 +1,30 @@
 package store
 
+import "runtime"
+
+// HoldPipeline keeps the store's commit pipeline from starting a batch
+// until release is called; queued says how many requests wait meanwhile.
+// A test lines requests up with it so that they share one transaction.
+func HoldPipeline(s *Store) (queued func() int, release func()) {
+	p := s.pipe
+	for {
+		p.mu.Lock()
+		if !p.running {
+			p.running = true
+			p.mu.Unlock()
+			break
+		}
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+	queued = func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.queue)
+	}
+	return queued, func() { go p.next() }
+}
+
 // SetAfterDecide makes fn run after each completion decision is made and
 // before it is recorded, so a test can line up concurrent views.
 func SetAfterDecide(s *Store, fn func(paymentID string)) { s.afterDecide = fn }

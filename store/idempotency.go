@@ -24,58 +24,65 @@ type storedError struct {
 	Params    map[string]string `json:"params,omitempty"`
 }
 
-// write runs fn in one write transaction. Under an idempotency key (from
-// ctx) the key's row is inserted first in the same transaction and the
-// result is stored in it before the commit: the effect and its record
-// commit together, a concurrent call with the same key waits on the row
-// (PostgreSQL) or on the writer lock (SQLite) and then replays.
+// write runs fn in a write transaction, through the commit pipeline.
+// Under an idempotency key (from ctx) the key's row is inserted first in
+// the same transaction and the result is stored in it before the commit:
+// the effect and its record commit together, a concurrent call with the
+// same key waits on the row (PostgreSQL), on the writer lock (SQLite) or
+// finds it in its own batch, and replays once that has committed.
 //
 // A declined payment is a result too: its failed payment row commits and a
 // retry gets the same decline. Any other error rolls back everything,
 // including the key, so the call can be retried with the same key.
 func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, error) {
-	var zero T
+	var (
+		zero     T
+		res      T
+		replayed bool
+	)
 	idem := renkei.IdempotencyFromContext(ctx)
-	t, err := s.eng.begin(ctx)
+	err := s.pipe.do(ctx, func(t tx) (bool, error) {
+		res, replayed = zero, false // the pipeline may run this again
+		if idem != nil {
+			n, err := t.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, micros(s.Now()))
+			if err != nil {
+				return false, fmt.Errorf("claim idempotency key: %w", err)
+			}
+			if n == 0 {
+				// Someone has this key before us: once our batch (which may
+				// hold it) has committed, answer with their result.
+				replayed = true
+				return true, nil
+			}
+		}
+		r, err := fn(t)
+		var derr *renkei.Error
+		declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
+		if err != nil && !declined {
+			return false, err
+		}
+		if idem != nil {
+			kind, body := resultOK, []byte(nil)
+			if declined {
+				kind = resultDeclined
+				body, _ = json.Marshal(storedError{derr.Code, derr.Reason, derr.Message, derr.PaymentID, derr.Params})
+			} else if body, err = json.Marshal(r); err != nil {
+				return false, fmt.Errorf("encode idempotent result: %w", err)
+			}
+			t.later(stmt{q: `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
+				args: []any{kind, string(body), idem.Scope, idem.Key}})
+		}
+		res = r
+		return true, err
+	})
+	if replayed && err == nil {
+		return replay[T](ctx, s, idem)
+	}
 	if err != nil {
-		return zero, fmt.Errorf("begin: %w", err)
-	}
-	defer t.rollback(context.WithoutCancel(ctx))
-
-	if idem != nil {
-		n, err := t.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, micros(s.Now()))
-		if err != nil {
-			return zero, fmt.Errorf("claim idempotency key: %w", err)
-		}
-		if n == 0 {
-			// Someone committed this key before us: answer with their result.
-			t.rollback(ctx)
-			return replay[T](ctx, s, idem)
-		}
-	}
-
-	res, err := fn(t)
-	var derr *renkei.Error
-	declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
-	if err != nil && !declined {
 		return zero, err
 	}
-	if idem != nil {
-		kind, body := resultOK, []byte(nil)
-		if declined {
-			kind = resultDeclined
-			body, _ = json.Marshal(storedError{derr.Code, derr.Reason, derr.Message, derr.PaymentID, derr.Params})
-		} else if body, err = json.Marshal(res); err != nil {
-			return zero, fmt.Errorf("encode idempotent result: %w", err)
-		}
-		t.later(stmt{q: `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
-			args: []any{kind, string(body), idem.Scope, idem.Key}})
-	}
-	if cerr := t.commit(ctx); cerr != nil {
-		return zero, fmt.Errorf("commit: %w", cerr)
-	}
-	return res, err
+	return res, nil
 }
 
 func replay[T any](ctx context.Context, s *Store, idem *renkei.Idempotency) (T, error) {

@@ -48,6 +48,8 @@ func (s *Store) account(ctx context.Context, t tx, kind, owner, currency string)
 	return id, nil
 }
 
+func isWallet(accountID string) bool { return strings.HasPrefix(accountID, renkei.PrefixWallet) }
+
 // errOverdraft means a wallet leg would take the balance below zero.
 var errOverdraft = renkei.Declined(renkei.ReasonInsufficientBalance, "The wallet balance is too low for this payment.")
 
@@ -62,6 +64,9 @@ func (s *Store) transfer(ctx context.Context, t tx, kind, refID, counterparty, c
 	}
 	if sum != 0 {
 		return fmt.Errorf("unbalanced %s transaction for %s: legs sum to %d", kind, refID, sum)
+	}
+	if r := ledgerOf(t); r != nil {
+		return s.stageTransfer(ctx, r, kind, refID, counterparty, currency, legs)
 	}
 	now := micros(s.Now())
 	txnID := s.ids.New(renkei.PrefixTxn)

@@ -21,11 +21,19 @@ import (
 //
 // It is also a pgx.Tx, so the job queue inserts its rows in it.
 type pgTx struct {
-	conn   *pgxpool.Conn
-	begun  bool // BEGIN has been sent
-	done   bool // committed or rolled back; the connection is released
-	queued []stmt
-	nested int // savepoints made so far, for their names
+	conn  *pgxpool.Conn
+	begun bool // BEGIN has been sent (or is in pending)
+	done  bool // committed or rolled back; the connection is released
+	// pending is statements without results (BEGIN, the commit
+	// pipeline's savepoints) that travel ahead of the next statement, in
+	// its round trip.
+	pending []string
+	queued  []stmt
+	nested  int // savepoints made so far, for their names
+	// detach makes statements ignore the caller's cancellation: the
+	// commit pipeline's transaction carries many callers' requests, and a
+	// canceled query can cost pgx the connection and so all of them.
+	detach bool
 }
 
 const pgBegin = "begin isolation level read committed"
@@ -55,11 +63,9 @@ func (t *pgTx) batch(ctx context.Context, stmts ...stmt) error {
 	if t.done {
 		return errTxDone
 	}
+	ctx = t.ctx(ctx)
 	b := &pgx.Batch{}
-	if !t.begun {
-		b.Queue(pgBegin)
-		t.begun = true // even if the batch fails: rollback must then be sent
-	}
+	t.prelude(b)
 	for _, st := range stmts {
 		q := b.Queue(rebind(st.q), st.args...)
 		if scan := st.scan; scan != nil {
@@ -72,6 +78,62 @@ func (t *pgTx) batch(ctx context.Context, stmts ...stmt) error {
 func (t *pgTx) later(stmts ...stmt) { t.queued = append(t.queued, stmts...) }
 
 func (t *pgTx) commit(ctx context.Context) error { return t.Commit(ctx) }
+
+// ctx is the context a statement runs under.
+func (t *pgTx) ctx(ctx context.Context) context.Context {
+	if t.detach {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// prelude puts BEGIN, if not sent yet, and the pending statements at the
+// head of b. Once b is sent they count as sent, even if it fails: a
+// rollback must then be sent.
+func (t *pgTx) prelude(b *pgx.Batch) {
+	if !t.begun {
+		b.Queue(pgBegin)
+		t.begun = true
+	}
+	for _, q := range t.pending {
+		b.Queue(q)
+	}
+	t.pending = nil
+}
+
+// ready says whether nothing waits to go ahead of the next statement.
+func (t *pgTx) ready() bool { return t.begun && len(t.pending) == 0 }
+
+func (t *pgTx) savepoint(_ context.Context, name string) error {
+	t.pending = append(t.pending, "savepoint "+name)
+	return nil
+}
+
+func (t *pgTx) release(_ context.Context, name string) error {
+	t.pending = append(t.pending, "release savepoint "+name)
+	return nil
+}
+
+func (t *pgTx) rollbackTo(ctx context.Context, name string) error {
+	if t.done {
+		return errTxDone
+	}
+	if n := len(t.pending); n > 0 && t.pending[n-1] == "savepoint "+name {
+		t.pending = t.pending[:n-1] // the request sent nothing
+		return nil
+	}
+	b := &pgx.Batch{}
+	t.prelude(b)
+	b.Queue("rollback to savepoint " + name)
+	b.Queue("release savepoint " + name)
+	return t.conn.SendBatch(context.WithoutCancel(ctx), b).Close()
+}
+
+// aborted says whether the server refuses statements until a rollback: a
+// statement failed and its error was not passed on.
+func (t *pgTx) aborted() bool {
+	return !t.done && t.conn.Conn().PgConn().TxStatus() == 'E'
+}
 func (t *pgTx) rollback(ctx context.Context) error {
 	err := t.Rollback(ctx)
 	if errors.Is(err, pgx.ErrTxClosed) {
@@ -85,17 +147,17 @@ func (t *pgTx) raw() any { return t }
 
 var _ pgx.Tx = (*pgTx)(nil)
 
-// begin sends BEGIN if it has not gone yet.
+// begin sends BEGIN and the pending statements if they have not gone yet.
 func (t *pgTx) begin(ctx context.Context) error {
 	if t.done {
 		return errTxDone
 	}
-	if t.begun {
+	if t.ready() {
 		return nil
 	}
-	t.begun = true
-	_, err := t.conn.Exec(ctx, pgBegin)
-	return err
+	b := &pgx.Batch{}
+	t.prelude(b)
+	return t.conn.SendBatch(t.ctx(ctx), b).Close()
 }
 
 // Begin makes a savepoint, as pgx's own transactions do.
@@ -118,14 +180,12 @@ func (t *pgTx) Commit(ctx context.Context) error {
 		return pgx.ErrTxClosed
 	}
 	if !t.begun && len(t.queued) == 0 {
-		t.release()
+		t.releaseConn()
 		return nil // nothing was done
 	}
+	ctx = t.ctx(ctx)
 	b := &pgx.Batch{}
-	if !t.begun {
-		b.Queue(pgBegin)
-		t.begun = true
-	}
+	t.prelude(b)
 	for _, st := range t.queued {
 		b.Queue(rebind(st.q), st.args...)
 	}
@@ -142,7 +202,7 @@ func (t *pgTx) Commit(ctx context.Context) error {
 		// the transaction is aborted.
 		_, _ = t.conn.Exec(context.WithoutCancel(ctx), "rollback")
 	}
-	t.release()
+	t.releaseConn()
 	return err
 }
 
@@ -154,18 +214,32 @@ func (t *pgTx) Rollback(ctx context.Context) error {
 	if t.begun {
 		_, err = t.conn.Exec(ctx, "rollback")
 	}
-	t.release()
+	t.releaseConn()
 	return err
 }
 
-// release gives the connection back; the pool closes it instead if it is
+// releaseConn gives the connection back; the pool closes it instead if it is
 // not idle (a failed rollback, a canceled query).
-func (t *pgTx) release() {
+func (t *pgTx) releaseConn() {
 	t.done = true
 	t.conn.Release()
 }
 
+// Exec sends what is pending (BEGIN, savepoints) with the statement, in
+// one round trip, when the statement has arguments (so it is a single
+// statement, which a batch requires).
 func (t *pgTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if t.done {
+		return pgconn.CommandTag{}, errTxDone
+	}
+	ctx = t.ctx(ctx)
+	if !t.ready() && len(args) > 0 {
+		var tag pgconn.CommandTag
+		b := &pgx.Batch{}
+		t.prelude(b)
+		b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+		return tag, t.conn.SendBatch(ctx, b).Close()
+	}
 	if err := t.begin(ctx); err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -173,20 +247,58 @@ func (t *pgTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 }
 
 func (t *pgTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx = t.ctx(ctx)
 	if err := t.begin(ctx); err != nil {
 		return nil, err
 	}
 	return t.conn.Query(ctx, sql, args...)
 }
 
+// QueryRow runs when its row is scanned, with what is pending in the same
+// round trip.
 func (t *pgTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.begin(ctx); err != nil {
-		return errRow{err}
+	if t.done {
+		return errRow{errTxDone}
 	}
-	return t.conn.QueryRow(ctx, sql, args...)
+	ctx = t.ctx(ctx)
+	if t.ready() {
+		return t.conn.QueryRow(ctx, sql, args...)
+	}
+	return &lazyRow{t: t, ctx: ctx, sql: sql, args: args}
+}
+
+// lazyRow is a QueryRow that waits for its Scan to be sent, so that it
+// can carry BEGIN and the savepoints with it.
+type lazyRow struct {
+	t    *pgTx
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+func (r *lazyRow) Scan(dest ...any) error {
+	t := r.t
+	if t.done {
+		return errTxDone
+	}
+	if t.ready() {
+		return t.conn.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	}
+	b := &pgx.Batch{}
+	t.prelude(b)
+	var scanErr error
+	b.Queue(r.sql, r.args...).QueryRow(func(row pgx.Row) error {
+		scanErr = row.Scan(dest...)
+		return nil
+	})
+	if err := t.conn.SendBatch(r.ctx, b).Close(); err != nil {
+		return err
+	}
+	return scanErr
 }
 
 func (t *pgTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	ctx = t.ctx(ctx)
 	if err := t.begin(ctx); err != nil {
 		return errBatch{err}
 	}
@@ -194,6 +306,7 @@ func (t *pgTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 }
 
 func (t *pgTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	ctx = t.ctx(ctx)
 	if err := t.begin(ctx); err != nil {
 		return 0, err
 	}

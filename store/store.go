@@ -71,6 +71,9 @@ type Store struct {
 
 	opened sync.Map // sealed secret → plain, see openSecret
 
+	// pipe runs the write transactions, many requests to a commit.
+	pipe *pipeline
+
 	// afterDecide, when set (by tests), runs after a completion's
 	// decision is made and before it is recorded.
 	afterDecide func(paymentID string)
@@ -121,6 +124,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	ids := renkei.NewIDGen()
 	s := &Store{eng: eng, ids: ids, Now: time.Now, Rand: ids.Rand, Log: slog.Default()}
+	s.pipe = &pipeline{s: s}
 	ids.Now = func() time.Time { return s.Now() }
 	if err := s.reindexServices(ctx); err != nil {
 		eng.close()
@@ -210,6 +214,15 @@ type tx interface {
 	// after everything else; on PostgreSQL they travel with the COMMIT. If
 	// one fails, the commit fails.
 	later(stmts ...stmt)
+	// savepoint, release and rollbackTo bracket one request of the commit
+	// pipeline's shared transaction. On PostgreSQL savepoint and release
+	// travel with the next statement, so they cost no round trip.
+	savepoint(ctx context.Context, name string) error
+	release(ctx context.Context, name string) error
+	rollbackTo(ctx context.Context, name string) error
+	// aborted says whether a statement failed in a way that leaves the
+	// transaction unusable until a rollback (PostgreSQL).
+	aborted() bool
 }
 
 // stmt is one statement of a batch. When scan is set the statement
@@ -243,6 +256,36 @@ type sqliteEngine struct {
 	// wmu queues this process's writers in Go instead of letting them spin
 	// on SQLite's busy handler: one writer at a time is all SQLite allows.
 	wmu sync.Mutex
+	// stmts keeps each query prepared (query text → *sql.Stmt): parsing
+	// SQL was a quarter of a payment's CPU time. database/sql prepares a
+	// Stmt once per connection and reuses it, also inside transactions.
+	stmts  sync.Map
+	nstmts atomic.Int64
+}
+
+// maxStmts bounds the prepared-statement cache; our queries are a fixed
+// set, so this is only a guard against a query built from data.
+const maxStmts = 1000
+
+// prepared returns the cached statement for q, or nil if it cannot be
+// cached (the query is then run unprepared).
+func (e *sqliteEngine) prepared(ctx context.Context, q string) *sql.Stmt {
+	if v, ok := e.stmts.Load(q); ok {
+		return v.(*sql.Stmt)
+	}
+	if e.nstmts.Load() >= maxStmts {
+		return nil
+	}
+	st, err := e.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // run unprepared, and let the error come from there
+	}
+	if v, loaded := e.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt)
+	}
+	e.nstmts.Add(1)
+	return st
 }
 
 func openSQLite(ctx context.Context, path string) (*sqliteEngine, error) {
@@ -288,18 +331,30 @@ func ownerOnly(path string) error {
 }
 
 func (e *sqliteEngine) name() string { return SQLite }
-func (e *sqliteEngine) close() error { return e.db.Close() }
+func (e *sqliteEngine) close() error {
+	e.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return e.db.Close()
+}
 func (e *sqliteEngine) sqlDB() (*sql.DB, goose.Dialect) {
 	return e.db, goose.DialectSQLite3
 }
 
 func (e *sqliteEngine) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if st := e.prepared(ctx, q); st != nil {
+		return sqlResult(st.ExecContext(ctx, args...))
+	}
 	return sqlExec(ctx, e.db, q, args...)
 }
 func (e *sqliteEngine) query(ctx context.Context, q string, args ...any) (rows, error) {
+	if st := e.prepared(ctx, q); st != nil {
+		return sqlRowsOf(st.QueryContext(ctx, args...))
+	}
 	return sqlQuery(ctx, e.db, q, args...)
 }
 func (e *sqliteEngine) queryRow(ctx context.Context, q string, args ...any) row {
+	if st := e.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return e.db.QueryRowContext(ctx, q, args...)
 }
 
@@ -310,7 +365,7 @@ func (e *sqliteEngine) begin(ctx context.Context) (tx, error) {
 		e.wmu.Unlock()
 		return nil, err
 	}
-	return &sqliteTx{Tx: t, unlock: e.wmu.Unlock}, nil
+	return &sqliteTx{Tx: t, e: e, unlock: e.wmu.Unlock}, nil
 }
 
 func (e *sqliteEngine) isUnique(err error) bool {
@@ -322,8 +377,26 @@ func (e *sqliteEngine) isUnique(err error) bool {
 	return false
 }
 
+// isCheckViolation says whether err is a CHECK constraint failure on
+// either engine.
+func isCheckViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_CHECK
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514"
+}
+
+// isSQLiteErr says whether err came from SQLite itself.
+func isSQLiteErr(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se)
+}
+
 type sqliteTx struct {
 	*sql.Tx
+	e      *sqliteEngine
 	unlock func()
 	once   sync.Once
 	queued []stmt
@@ -332,27 +405,60 @@ type sqliteTx struct {
 func (t *sqliteTx) done()    { t.once.Do(t.unlock) }
 func (t *sqliteTx) raw() any { return t.Tx }
 
+// stmt returns q prepared on the transaction's connection, reusing the
+// engine's cached statement, or nil to run q unprepared.
+func (t *sqliteTx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st := t.e.prepared(ctx, q); st != nil {
+		return t.Tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return sqlResult(st.ExecContext(ctx, args...))
+	}
 	return sqlExec(ctx, t.Tx, q, args...)
 }
 func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return sqlRowsOf(st.QueryContext(ctx, args...))
+	}
 	return sqlQuery(ctx, t.Tx, q, args...)
 }
 func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 	for _, st := range stmts {
 		if st.scan != nil {
-			if err := st.scan(t.Tx.QueryRowContext(ctx, st.q, st.args...)); err != nil {
+			if err := st.scan(t.queryRow(ctx, st.q, st.args...)); err != nil {
 				return err
 			}
-		} else if _, err := t.Tx.ExecContext(ctx, st.q, st.args...); err != nil {
+		} else if _, err := t.exec(ctx, st.q, st.args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+func (t *sqliteTx) savepoint(ctx context.Context, name string) error {
+	_, err := t.Tx.ExecContext(ctx, "SAVEPOINT "+name)
+	return err
+}
+func (t *sqliteTx) release(ctx context.Context, name string) error {
+	_, err := t.Tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	return err
+}
+func (t *sqliteTx) rollbackTo(ctx context.Context, name string) error {
+	if _, err := t.Tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); err != nil {
+		return err
+	}
+	return t.release(ctx, name)
+}
+func (t *sqliteTx) aborted() bool { return false }
 func (t *sqliteTx) later(stmts ...stmt) { t.queued = append(t.queued, stmts...) }
 func (t *sqliteTx) commit(ctx context.Context) error {
 	defer t.done()
@@ -372,7 +478,10 @@ type sqlConn interface {
 }
 
 func sqlExec(ctx context.Context, c sqlConn, q string, args ...any) (int64, error) {
-	res, err := c.ExecContext(ctx, q, args...)
+	return sqlResult(c.ExecContext(ctx, q, args...))
+}
+
+func sqlResult(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
@@ -380,7 +489,10 @@ func sqlExec(ctx context.Context, c sqlConn, q string, args ...any) (int64, erro
 }
 
 func sqlQuery(ctx context.Context, c sqlConn, q string, args ...any) (rows, error) {
-	r, err := c.QueryContext(ctx, q, args...)
+	return sqlRowsOf(c.QueryContext(ctx, q, args...))
+}
+
+func sqlRowsOf(r *sql.Rows, err error) (rows, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -531,18 +643,11 @@ func trimPage[T any](out []T, limit int) ([]T, bool) {
 	return out, false
 }
 
-// inTx runs fn in a write transaction and commits it if fn succeeds.
+// inTx runs fn in a write transaction, through the commit pipeline, and
+// commits its effect if fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
-	t, err := s.eng.begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer t.rollback(context.WithoutCancel(ctx))
-	if err := fn(t); err != nil {
-		return err
-	}
-	if err := t.commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return s.pipe.do(ctx, func(t tx) (bool, error) {
+		err := fn(t)
+		return err == nil, err
+	})
 }

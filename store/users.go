@@ -162,6 +162,12 @@ func (s *Store) TopUp(ctx context.Context, req renkei.TopUp) (*renkei.Wallet, er
 		if err != nil {
 			return nil, err
 		}
+		if r := ledgerOf(t); r != nil {
+			// The pipeline moves balances at the end of its batch.
+			if w.Balance.Amount, err = r.balance(ctx, w.ID); err != nil {
+				return nil, err
+			}
+		}
 		return w, s.event(ctx, t, renkei.EventWalletToppedUp, w.ID, req.UserID, "", map[string]any{
 			"wallet": w, "amount": req.Amount, "currency": req.Currency})
 	})

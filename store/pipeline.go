@@ -1,0 +1,387 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/renkei/renkei"
+)
+
+// pipeline is the commit pipeline: every write request (a charge, a pay
+// code, a selection, a refund, a top-up, a delivery attempt log…) goes
+// through it. Each user action used to cost its own COMMIT, and a COMMIT
+// costs an fsync; the pipeline runs the requests that arrived while the
+// previous commit was in flight in one transaction, each under its own
+// savepoint, and answers them all after that one durable COMMIT.
+//
+//   - A lone request does not wait for anything: when no batch is running
+//     it runs at once, alone and without a savepoint, as before.
+//   - A request that fails (an error, not a recorded decline) is rolled
+//     back to its savepoint and answered; the others go on.
+//   - Callers are answered only once the COMMIT returned: nothing is
+//     acknowledged that is not durable (synchronous=FULL on SQLite,
+//     synchronous_commit=on on PostgreSQL).
+//   - Ledger balances are not updated request by request: each request's
+//     overdraft is decided against the batch's running balance, and at the
+//     end one UPDATE per account applies the batch's net change, in order
+//     of account id, so two batches (on two nodes) cannot deadlock on them
+//     and a hot merchant account takes one UPDATE per batch.
+//   - If the whole batch fails (a deadlock, a serialization failure, a
+//     wallet another node emptied meanwhile), its requests run again, each
+//     in its own transaction.
+//
+// Each Store has its own pipeline, so each node of a cluster batches its
+// own requests.
+type pipeline struct {
+	s       *Store
+	mu      sync.Mutex
+	queue   []*job
+	running bool
+
+	commits  atomic.Int64 // transactions committed
+	requests atomic.Int64 // requests answered by them
+}
+
+// PipelineStats says how many write transactions the store committed and
+// how many requests they carried: requests/commits is the batching.
+func (s *Store) PipelineStats() (commits, requests int64) {
+	return s.pipe.commits.Load(), s.pipe.requests.Load()
+}
+
+// maxBatch bounds one transaction's requests, so one COMMIT answers a
+// bounded number of callers and a batch's locks are held briefly.
+const maxBatch = 200
+
+// maxTries is how often a request is tried when it fails for a reason
+// that another try may not meet (a deadlock, a serialization failure).
+const maxTries = 3
+
+// job is one request in the pipeline.
+type job struct {
+	ctx context.Context
+	// run does the request's work in t. keep says its effect is to be
+	// committed (with err as its answer: nil or a recorded decline);
+	// otherwise it is rolled back and err is the answer.
+	run   func(t tx) (keep bool, err error)
+	done  chan struct{}
+	err   error
+	tries int
+}
+
+// do runs one request through the pipeline and returns its answer once
+// its effect is durable (or known not to have happened).
+func (p *pipeline) do(ctx context.Context, run func(t tx) (bool, error)) error {
+	j := &job{ctx: ctx, run: run, done: make(chan struct{})}
+	p.mu.Lock()
+	p.queue = append(p.queue, j)
+	if p.running {
+		p.mu.Unlock()
+		<-j.done
+		return j.err
+	}
+	// No batch is running (so the queue held only this request): run now.
+	p.running = true
+	p.mu.Unlock()
+	p.next()
+	<-j.done
+	return j.err
+}
+
+// next runs one batch of what is queued and hands the rest to a goroutine,
+// so the caller that ran the batch is answered as soon as it commits.
+func (p *pipeline) next() {
+	p.mu.Lock()
+	n := min(len(p.queue), maxBatch)
+	jobs := slices.Clone(p.queue[:n])
+	p.queue = p.queue[n:]
+	p.mu.Unlock()
+	p.runBatch(jobs)
+	p.mu.Lock()
+	if len(p.queue) == 0 {
+		p.running = false
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	go p.next()
+}
+
+func (j *job) answer(err error) {
+	j.err = err
+	close(j.done)
+}
+
+// runBatch runs jobs in one transaction and answers every one of them.
+func (p *pipeline) runBatch(jobs []*job) {
+	live := jobs[:0:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.answer(err) // the caller gave up before its turn
+		} else {
+			live = append(live, j)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	again := p.attempt(live)
+	for _, j := range again {
+		p.runBatch([]*job{j})
+	}
+}
+
+// attempt runs jobs in one transaction. It answers the jobs it can and
+// returns those to try again, each alone.
+func (p *pipeline) attempt(jobs []*job) (again []*job) {
+	solo := len(jobs) == 1
+	ctx := context.WithoutCancel(jobs[0].ctx)
+	t, err := p.s.eng.begin(ctx)
+	if err != nil {
+		for _, j := range jobs {
+			j.answer(fmt.Errorf("begin: %w", err))
+		}
+		return nil
+	}
+	defer t.rollback(ctx) // after a failed COMMIT; a no-op after a good one
+	if pt, ok := t.(*pgTx); ok {
+		pt.detach = true
+	}
+	lb := &ledgerBatch{before: map[string]int64{}, net: map[string]int64{}}
+	var kept []*job
+	// lost ends the transaction before its COMMIT: nothing of it was
+	// committed, so every request kept so far, and those not run yet, can
+	// safely run again.
+	lost := func(rest []*job, err error) []*job {
+		_ = t.rollback(ctx)
+		return p.retry(append(kept, rest...), err, true)
+	}
+	for i, j := range jobs {
+		j.tries++
+		name := "rq" + strconv.Itoa(i)
+		if !solo {
+			if err := t.savepoint(ctx, name); err != nil {
+				return lost(jobs[i:], err)
+			}
+		}
+		rt := &reqTx{tx: t, lb: lb, stage: ledgerStage{net: map[string]int64{}}}
+		keep, err := j.run(rt)
+		if keep && t.aborted() {
+			// The request swallowed a failed statement: it cannot commit.
+			keep, err = false, fmt.Errorf("store: a statement failed inside the request (%v)", err)
+		}
+		if keep {
+			if !solo {
+				if rerr := t.release(ctx, name); rerr != nil {
+					return lost(jobs[i:], rerr)
+				}
+			}
+			rt.merge()
+			j.err = err
+			kept = append(kept, j)
+			continue
+		}
+		if solo {
+			_ = t.rollback(ctx)
+			return p.retry([]*job{j}, err, false)
+		}
+		if rerr := t.rollbackTo(ctx, name); rerr != nil {
+			return lost(jobs[i:], rerr)
+		}
+		again = append(again, p.retry([]*job{j}, err, false)...)
+	}
+	lb.flush(t)
+	if err := t.commit(ctx); err != nil {
+		if definite(err) {
+			return append(again, p.retry(kept, fmt.Errorf("commit: %w", err), !solo)...)
+		}
+		// The COMMIT may or may not have happened: say so, as a single
+		// transaction always had to.
+		for _, j := range kept {
+			j.answer(fmt.Errorf("commit: %w", err))
+		}
+		return again
+	}
+	p.commits.Add(1)
+	p.requests.Add(int64(len(kept)))
+	for _, j := range kept {
+		close(j.done)
+	}
+	return again
+}
+
+// retry answers the jobs with err, or returns those to run again, alone:
+// always after a failure of a transaction they shared with others (the
+// failure may have been another request's), and while err is transient.
+func (p *pipeline) retry(jobs []*job, err error, sharedTx bool) (again []*job) {
+	for _, j := range jobs {
+		if j.tries < maxTries && (sharedTx || transient(err)) {
+			again = append(again, j)
+		} else {
+			j.answer(err)
+		}
+	}
+	return again
+}
+
+// transient says whether another try of the same request may succeed:
+// PostgreSQL's deadlock and serialization failures, and a wallet that the
+// batch thought had the money but that another node emptied meanwhile
+// (the accounts CHECK).
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01", "23514":
+			return true
+		}
+	}
+	return isCheckViolation(err)
+}
+
+// definite says whether a failed COMMIT certainly did not commit: the
+// server answered (PostgreSQL), or SQLite, which runs in this process,
+// said so.
+func definite(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) || errors.Is(err, pgx.ErrTxCommitRollback) || isSQLiteErr(err)
+}
+
+// reqTx is one request's view of the pipeline's transaction: its later
+// statements and ledger writes are its own until it is kept.
+type reqTx struct {
+	tx
+	lb     *ledgerBatch
+	stage  ledgerStage
+	queued []stmt
+}
+
+func (r *reqTx) later(stmts ...stmt) { r.queued = append(r.queued, stmts...) }
+
+// commit and rollback belong to the pipeline, not to a request.
+func (r *reqTx) commit(context.Context) error {
+	return errors.New("store: a request in the commit pipeline cannot commit")
+}
+func (r *reqTx) rollback(context.Context) error {
+	return errors.New("store: a request in the commit pipeline cannot roll back")
+}
+
+// merge makes the request's later statements and ledger writes the batch's.
+func (r *reqTx) merge() {
+	r.tx.later(r.queued...)
+	for id, d := range r.stage.net {
+		r.lb.net[id] += d
+	}
+	r.lb.txns = append(r.lb.txns, r.stage.txns...)
+	r.lb.posts = append(r.lb.posts, r.stage.posts...)
+}
+
+// ledgerBatch is a batch's ledger writes, applied at its end.
+type ledgerBatch struct {
+	// before is the balance of each wallet the batch touched, as read
+	// before the batch changed it.
+	before map[string]int64
+	// net is each account's change by the requests kept so far.
+	net   map[string]int64
+	txns  []stmt
+	posts []posting
+}
+
+// ledgerStage is one request's ledger writes, until it is kept.
+type ledgerStage struct {
+	net   map[string]int64
+	txns  []stmt
+	posts []posting
+}
+
+type posting struct {
+	id, txnID, accountID, currency string
+	amount, at                     int64
+}
+
+// balance is a wallet's balance as the request sees it: what it was before
+// the batch, plus what the batch's kept requests and this one moved.
+func (r *reqTx) balance(ctx context.Context, id string) (int64, error) {
+	b, ok := r.lb.before[id]
+	if !ok {
+		if err := r.queryRow(ctx, `SELECT balance FROM accounts WHERE id = ?`, id).Scan(&b); err != nil {
+			return 0, fmt.Errorf("read balance of %s: %w", id, err)
+		}
+		r.lb.before[id] = b
+	}
+	return b + r.lb.net[id] + r.stage.net[id], nil
+}
+
+// flush queues the batch's ledger statements to run with the COMMIT: the
+// transactions, then per account, in order of id, one UPDATE with the net
+// change and the postings, whose balance_after is worked back from the
+// balance the UPDATE left. A wallet the UPDATE would take below zero (it
+// can only happen if another node spent from it meanwhile) fails the
+// accounts CHECK, so the COMMIT fails and the requests run again.
+func (lb *ledgerBatch) flush(t tx) {
+	if len(lb.posts) == 0 {
+		return
+	}
+	t.later(lb.txns...)
+	byAccount := map[string][]posting{}
+	for _, ps := range lb.posts {
+		byAccount[ps.accountID] = append(byAccount[ps.accountID], ps)
+	}
+	ids := make([]string, 0, len(byAccount))
+	for id := range byAccount {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, cmp.Compare)
+	for _, id := range ids {
+		net := lb.net[id]
+		t.later(stmt{q: `UPDATE accounts SET balance = balance + ? WHERE id = ?`, args: []any{net, id}})
+		var cum int64
+		for _, ps := range byAccount[id] {
+			cum += ps.amount
+			t.later(stmt{q: `INSERT INTO postings (id, txn_id, account_id, amount, currency, balance_after, created_at)
+				SELECT ?, ?, ?, ?, ?, balance - ?, ? FROM accounts WHERE id = ?`,
+				args: []any{ps.id, ps.txnID, ps.accountID, ps.amount, ps.currency, net - cum, ps.at, id}})
+		}
+	}
+}
+
+// ledgerOf returns the batch ledger t writes to, if t is a pipeline
+// request.
+func ledgerOf(t tx) *reqTx {
+	r, _ := t.(*reqTx)
+	return r
+}
+
+// stageTransfer is transfer inside the pipeline: it checks every wallet
+// leg against the running balance and stages the writes.
+func (s *Store) stageTransfer(ctx context.Context, r *reqTx, kind, refID, counterparty, currency string, legs []leg) error {
+	for _, l := range legs {
+		if l.amount >= 0 || !isWallet(l.accountID) {
+			continue
+		}
+		b, err := r.balance(ctx, l.accountID)
+		if err != nil {
+			return err
+		}
+		if b+l.amount < 0 {
+			return errOverdraft
+		}
+	}
+	now := micros(s.Now())
+	txnID := s.ids.New(renkei.PrefixTxn)
+	r.stage.txns = append(r.stage.txns, stmt{q: `INSERT INTO txns (id, kind, ref_id, counterparty, created_at) VALUES (?, ?, ?, ?, ?)`,
+		args: []any{txnID, kind, refID, counterparty, now}})
+	for _, l := range legs {
+		r.stage.net[l.accountID] += l.amount
+		r.stage.posts = append(r.stage.posts, posting{id: s.ids.New(renkei.PrefixPosting), txnID: txnID,
+			accountID: l.accountID, amount: l.amount, currency: currency, at: now})
+	}
+	return nil
+}
