@@ -458,7 +458,7 @@ func (t *sqliteTx) rollbackTo(ctx context.Context, name string) error {
 	}
 	return t.release(ctx, name)
 }
-func (t *sqliteTx) aborted() bool { return false }
+func (t *sqliteTx) aborted() bool       { return false }
 func (t *sqliteTx) later(stmts ...stmt) { t.queued = append(t.queued, stmts...) }
 func (t *sqliteTx) commit(ctx context.Context) error {
 	defer t.done()
