@@ -46,3 +46,6 @@ func Busy(s *Store) (conns int, writer bool) {
 	}
 	return 0, false
 }
+
+// SetBeforeCommit makes fn run before each COMMIT of the store's pipeline.
+func SetBeforeCommit(s *Store, fn func()) { s.beforeCommit = fn }

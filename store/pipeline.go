@@ -198,6 +198,9 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 		again = append(again, p.retry([]*job{j}, err, false)...)
 	}
 	lb.flush(t)
+	if h := p.s.beforeCommit; h != nil {
+		h()
+	}
 	if err := t.commit(ctx); err != nil {
 		if definite(err) {
 			return append(again, p.retry(kept, fmt.Errorf("commit: %w", err), !solo)...)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/renkei/renkei"
 	"github.com/renkei/renkei/store"
+	"github.com/renkei/renkei/store/storetest"
 	"pgregory.net/rapid"
 )
 
@@ -223,4 +224,118 @@ func (w *pipeWorld) state(t *rapid.T) string {
 		out += fmt.Sprintf("%s %d refunded %d %s; ", p.Status, p.Amount, p.AmountRefunded, p.FailureCode)
 	}
 	return out
+}
+
+// TestPipelineTwoNodesRetry has two nodes (two stores on one PostgreSQL
+// database) spend from the same wallet in batches that each read the
+// balance before the other committed. The second COMMIT would take the
+// wallet below zero; the accounts CHECK refuses it, and that node runs its
+// batch's requests again, one by one: the payment that no longer fits is
+// declined, the other request is paid, and no caller sees an error.
+func TestPipelineTwoNodesRetry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.PostgresDSN(t)
+	var nodes [2]*store.Store
+	for i := range nodes {
+		s, err := store.Open(ctx, dsn)
+		must(t, err)
+		t.Cleanup(func() { s.Close() })
+		c := &clock{}
+		c.ns.Store(testEpoch.UnixNano())
+		configure(s, c)
+		nodes[i] = s
+	}
+	a, b := nodes[0], nodes[1]
+	shared := newFixture(t, a, 1100)
+	other := newFixture(t, a, 1100)
+	// A first payment at each shop opens its account, so that the nodes'
+	// batches below do not wait on each other to create it.
+	for _, f := range []fixture{shared, other} {
+		_, err := charge(t, a, f, 100)
+		must(t, err)
+	}
+	codes := func(s *store.Store, userID string, n int) []string {
+		var out []string
+		for range n {
+			pc, err := s.NewPayCode(ctx, userID, "JPY")
+			must(t, err)
+			out = append(out, pc.Code)
+		}
+		return out
+	}
+	ca, cb := codes(a, shared.user.ID, 1), codes(b, shared.user.ID, 1)
+	co := codes(b, other.user.ID, 1)
+
+	// Both batches reach their COMMIT before either sends it.
+	var reached sync.WaitGroup
+	reached.Add(2)
+	for _, s := range nodes {
+		var once sync.Once
+		store.SetBeforeCommit(s, func() {
+			once.Do(func() {
+				reached.Done()
+				reached.Wait()
+			})
+		})
+	}
+	commitsB, _ := b.PipelineStats()
+	type answer struct {
+		p   *renkei.Payment
+		err error
+	}
+	answers := make([]answer, 3)
+	pay := func(i int, s *store.Store, term *renkei.Terminal, code string) {
+		p, err := s.ChargeCode(ctx, renkei.ChargeCode{TerminalID: term.ID, Code: code, Amount: 600, Currency: "JPY"})
+		answers[i] = answer{p, err}
+	}
+	queuedB, releaseB := store.HoldPipeline(b)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); pay(1, b, shared.terminal, cb[0]) }()
+	for queuedB() < 1 {
+		runtime.Gosched()
+	}
+	go func() { defer wg.Done(); pay(2, b, other.terminal, co[0]) }()
+	for queuedB() < 2 {
+		runtime.Gosched()
+	}
+	releaseB()
+	go func() { defer wg.Done(); pay(0, a, shared.terminal, ca[0]) }()
+	wg.Wait()
+
+	for i, an := range answers {
+		if an.err != nil && !declinedFor(an.err, renkei.ReasonInsufficientBalance) {
+			t.Fatalf("payment %d: %v", i, an.err)
+		}
+	}
+	paid := 0
+	for _, an := range answers[:2] {
+		if an.err == nil {
+			paid++
+		}
+	}
+	if paid != 1 || answers[2].err != nil {
+		t.Fatalf("want one of the two 600 payments from the 1000 wallet and the other user's paid: %+v", answers)
+	}
+	if got := balance(t, a, shared.user.ID); got != 400 {
+		t.Fatalf("shared wallet %d, want 400", got)
+	}
+	if got := balance(t, a, other.user.ID); got != 400 {
+		t.Fatalf("other wallet %d, want 400", got)
+	}
+	// Node b's batch failed at COMMIT and its two requests committed
+	// again one by one (the 600 as a recorded decline, when node a won).
+	if commits, _ := b.PipelineStats(); answers[1].err != nil && commits-commitsB != 2 {
+		t.Fatalf("node b made %d commits, want 2 (its batch's requests again, alone)", commits-commitsB)
+	}
+	commits, _ := b.PipelineStats()
+	t.Logf("node b: %d commits; answers: %v, %v, %v", commits-commitsB, answers[0].err, answers[1].err, answers[2].err)
+	checkLedger(t, a)
+}
+
+// declinedFor says whether err is a decline for reason.
+func declinedFor(err error, reason string) bool {
+	var e *renkei.Error
+	return errors.As(err, &e) && e.Code == renkei.EDECLINED && e.Reason == reason
 }

@@ -77,6 +77,9 @@ type Store struct {
 	// afterDecide, when set (by tests), runs after a completion's
 	// decision is made and before it is recorded.
 	afterDecide func(paymentID string)
+	// beforeCommit, when set (by tests), runs before the pipeline sends a
+	// batch's COMMIT.
+	beforeCommit func()
 }
 
 // Outbox is the seam to the delivery engine's job queue.
