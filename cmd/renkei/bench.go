@@ -16,7 +16,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/renkei/renkei"
+	"github.com/renkei/renkei/internal/tpcb"
 )
 
 const benchUsage = `usage: renkei bench <benchmark> [flags]
@@ -72,6 +77,9 @@ type paymentsBench struct {
 	Clients  int
 	Users    int
 	Duration time.Duration
+	// Compare runs the engine's reference first (pgbench, or the raw
+	// SQLite loop) and reports Renkei's rate as a multiple of it.
+	Compare bool
 
 	// stderr receives the progress bar and the in-process server's
 	// warnings.
@@ -89,6 +97,9 @@ func parsePaymentsBench(args []string, stderr io.Writer) (*paymentsBench, error)
 	fs.IntVar(&b.Clients, "clients", 16, "concurrent clients, each with its own shop terminal")
 	fs.IntVar(&b.Users, "users", 0, "users paying, each topped up first; default: one per client")
 	fs.DurationVar(&b.Duration, "duration", 10*time.Second, "how long the clients pay")
+	fs.BoolVar(&b.Compare, "compare", false, "first run the engine's reference for --duration, then Renkei, and print both and the ratio:\n"+
+		"pgbench -b tpcb-like -c 8 (in a scratch schema; pgbench on PATH) on PostgreSQL,\n"+
+		"a raw TPC-B-like loop, one movement per synchronous=FULL transaction, in this process on SQLite")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: renkei bench payments [flags]\n\nflags:")
 		fs.PrintDefaults()
@@ -115,6 +126,8 @@ func parsePaymentsBench(args []string, stderr io.Writer) (*paymentsBench, error)
 		return nil, fmt.Errorf("bench payments: --db is for the in-process server; leave it out with --url")
 	case b.URL == "" && b.AdminKey != "":
 		return nil, fmt.Errorf("bench payments: --admin-key is for a server at --url; the in-process server makes its own")
+	case b.URL != "" && b.Compare:
+		return nil, fmt.Errorf("bench payments: --compare needs the in-process server; leave out --url")
 	}
 	b.URL = strings.TrimRight(b.URL, "/")
 	return b, nil
@@ -129,6 +142,13 @@ type benchTarget struct {
 
 func (b *paymentsBench) run(ctx context.Context, stdout io.Writer) (err error) {
 	b.progress = isTerminal(stdout) && isTerminal(b.stderr)
+	var ref *benchReference
+	if b.Compare {
+		// The reference runs first, alone, right before Renkei.
+		if ref, err = b.reference(ctx); err != nil {
+			return err
+		}
+	}
 	target := &benchTarget{url: b.URL, adminKey: b.AdminKey, engine: "unknown (server at --url)", close: func() error { return nil }}
 	if b.URL == "" {
 		if target, err = b.startServer(ctx); err != nil {
@@ -153,8 +173,22 @@ func (b *paymentsBench) run(ctx context.Context, stdout io.Writer) (err error) {
 	}
 	setupTime := time.Since(setupStart)
 
+	var commits0, requests0 int64
+	if target.main != nil {
+		commits0, requests0 = target.main.Store.PipelineStats()
+	}
 	res := b.drive(ctx, api, fx)
 	b.report(stdout, target, setupTime, res)
+	if target.main != nil {
+		c, r := target.main.Store.PipelineStats()
+		c, r = c-commits0, r-requests0
+		fmt.Fprintf(stdout, "write commits    %d for %d write requests (%.1f per commit)\n", c, r, float64(r)/max(float64(c), 1))
+	}
+	if ref != nil {
+		rate := float64(len(res.charge)) / res.elapsed.Seconds()
+		fmt.Fprintf(stdout, "reference        %s: %.1f/s\n", ref.what, ref.rate)
+		fmt.Fprintf(stdout, "ratio            %.2f (payments/s ÷ reference)\n", rate/ref.rate)
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("bench interrupted: %w", ctx.Err())
 	}
@@ -179,6 +213,83 @@ func (b *paymentsBench) run(ctx context.Context, stdout io.Writer) (err error) {
 		return fmt.Errorf("bench: %d of %d payment rounds failed", res.errors, res.errors+int64(len(res.charge)))
 	}
 	return nil
+}
+
+// benchReference is what the engine's reference did.
+type benchReference struct {
+	what string
+	rate float64
+}
+
+// reference runs the engine's reference for b.Duration: pgbench on
+// PostgreSQL, the raw SQLite loop on SQLite.
+func (b *paymentsBench) reference(ctx context.Context) (*benchReference, error) {
+	if !isPostgresDSN(b.DSN) {
+		dir, err := os.MkdirTemp("", "renkei-tpcb-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: temp dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		db, err := tpcb.OpenSQLite(ctx, filepath.Join(dir, "tpcb.db"))
+		if err != nil {
+			return nil, fmt.Errorf("bench reference: %w", err)
+		}
+		defer db.Close()
+		l, err := tpcb.NewLoop(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("bench reference: %w", err)
+		}
+		defer l.Close()
+		n, took, err := l.Run(ctx, b.Duration, 0, 1)
+		if err != nil {
+			return nil, fmt.Errorf("bench reference: %w", err)
+		}
+		return &benchReference{what: "raw SQLite TPC-B-like loop, 1 per transaction, synchronous=FULL", rate: float64(n) / took.Seconds()}, nil
+	}
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		return nil, fmt.Errorf("bench: --compare on PostgreSQL runs pgbench: %w", err)
+	}
+	dsn, drop, err := benchSchema(ctx, b.DSN)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(context.Background())
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	schema := u.Query().Get("search_path")
+	q := u.Query()
+	q.Del("search_path") // libpq does not take it in the URL; PGOPTIONS carries it
+	u.RawQuery = q.Encode()
+	env := append(os.Environ(), "PGOPTIONS=-c search_path="+schema)
+	pgbench := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, bin, append(args, u.String())...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("bench: pgbench %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	if _, err := pgbench("-i", "-q", "-s", "1"); err != nil {
+		return nil, err
+	}
+	secs := strconv.Itoa(max(1, int(b.Duration.Round(time.Second).Seconds())))
+	out, err := pgbench("-b", "tpcb-like", "-c", "8", "-T", secs)
+	if err != nil {
+		return nil, err
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(out)
+	if m == nil {
+		return nil, fmt.Errorf("bench: no tps in pgbench's output:\n%s", out)
+	}
+	tps, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return nil, fmt.Errorf("bench: pgbench tps %q: %w", m[1], err)
+	}
+	return &benchReference{what: "pgbench -b tpcb-like -c 8 -T " + secs, rate: tps}, nil
 }
 
 // startServer starts a Main on a free port with a temp data folder and,

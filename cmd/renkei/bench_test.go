@@ -49,6 +49,57 @@ func TestBenchPayments(t *testing.T) {
 	}
 }
 
+// TestBenchCompare runs the engine's reference (pgbench on PostgreSQL,
+// the raw SQLite loop on SQLite) before Renkei and checks that the report
+// gives both rates, their ratio and the pipeline's commits.
+func TestBenchCompare(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, db string }{
+		{"sqlite", ""},
+		{"postgres", os.Getenv("RENKEI_TEST_POSTGRES")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"bench", "payments", "--clients", "2", "--duration", "1s", "--compare"}
+			if tc.name == "postgres" {
+				if tc.db == "" {
+					if os.Getenv("CI") == "true" {
+						t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
+					}
+					t.Skip("RENKEI_TEST_POSTGRES is not set")
+				}
+				args = append(args, "--db", tc.db)
+			}
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), args, &out, &errOut); err != nil {
+				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+			}
+			report := out.String()
+			for _, want := range []string{`reference\s+\S.*: [0-9.]+/s`, `ratio\s+[0-9.]+ `, `write commits\s+[1-9]\d* for [1-9]\d* write requests`} {
+				if !regexp.MustCompile(`(?m)^` + want).MatchString(report) {
+					t.Errorf("no %q in the report:\n%s", want, report)
+				}
+			}
+			if ref := benchTestFloat(t, report, `reference\s+.*: ([0-9.]+)/s`); ref <= 0 {
+				t.Errorf("reference rate %v:\n%s", ref, report)
+			}
+		})
+	}
+}
+
+func benchTestFloat(t *testing.T, report, pattern string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + pattern).FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no %q in the report:\n%s", pattern, report)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func benchTestField(t *testing.T, report, pattern string) int {
 	t.Helper()
 	m := regexp.MustCompile(`(?m)^` + pattern).FindStringSubmatch(report)
@@ -74,6 +125,7 @@ func TestBenchBadArguments(t *testing.T) {
 		{"url without admin key", []string{"bench", "payments", "--url", "http://127.0.0.1:1"}, "--admin-key"},
 		{"no clients", []string{"bench", "payments", "--clients", "0"}, "--clients"},
 		{"stray argument", []string{"bench", "payments", "now"}, `unexpected argument "now"`},
+		{"compare a remote server", []string{"bench", "payments", "--url", "http://127.0.0.1:1", "--admin-key", "k", "--compare"}, "--compare"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
