@@ -9,8 +9,8 @@ func HoldPipeline(s *Store) (queued func() int, release func()) {
 	p := s.pipe
 	for {
 		p.mu.Lock()
-		if !p.running {
-			p.running = true
+		if p.busy == 0 {
+			p.busy = max(p.lanes, 1) // every lane
 			p.mu.Unlock()
 			break
 		}
@@ -22,7 +22,12 @@ func HoldPipeline(s *Store) (queued func() int, release func()) {
 		defer p.mu.Unlock()
 		return len(p.queue)
 	}
-	return queued, func() { go p.next() }
+	return queued, func() {
+		p.mu.Lock()
+		p.busy = 1 // the lane next runs on
+		p.mu.Unlock()
+		go p.next()
+	}
 }
 
 // SetAfterDecide makes fn run after each completion decision is made and

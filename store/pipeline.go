@@ -22,8 +22,8 @@ import (
 // previous commit was in flight in one transaction, each under its own
 // savepoint, and answers them all after that one durable COMMIT.
 //
-//   - A lone request does not wait for anything: when no batch is running
-//     it runs at once, alone and without a savepoint, as before.
+//   - A lone request does not wait for anything: when a lane is free (see
+//     below) it runs at once, alone and without a savepoint, as before.
 //   - A request that fails (an error, not a recorded decline) is rolled
 //     back to its savepoint and answered; the others go on.
 //   - Callers are answered only once the COMMIT returned: nothing is
@@ -38,13 +38,22 @@ import (
 //     wallet another node emptied meanwhile), its requests run again, each
 //     in its own transaction.
 //
+// On PostgreSQL a few batches may be in flight at once (lanes), each on its
+// own connection, so that one batch's round trips overlap another's wait
+// for its COMMIT; requests queue only when every lane is busy. They cannot
+// deadlock on balances (those are locked last, in order of account id);
+// a rarer deadlock on other rows, or two lanes spending the same wallet,
+// fails one batch, whose requests then run again alone. SQLite has one
+// writer, so one lane.
+//
 // Each Store has its own pipeline, so each node of a cluster batches its
 // own requests.
 type pipeline struct {
-	s       *Store
-	mu      sync.Mutex
-	queue   []*job
-	running bool
+	s     *Store
+	lanes int // batches in flight at most
+	mu    sync.Mutex
+	queue []*job
+	busy  int // lanes running a batch
 
 	commits  atomic.Int64 // transactions committed
 	requests atomic.Int64 // requests answered by them
@@ -55,6 +64,9 @@ type pipeline struct {
 func (s *Store) PipelineStats() (commits, requests int64) {
 	return s.pipe.commits.Load(), s.pipe.requests.Load()
 }
+
+// pgLanes is how many batches a node has in flight on PostgreSQL.
+const pgLanes = 4
 
 // maxBatch bounds one transaction's requests, so one COMMIT answers a
 // bounded number of callers and a batch's locks are held briefly.
@@ -82,21 +94,22 @@ func (p *pipeline) do(ctx context.Context, run func(t tx) (bool, error)) error {
 	j := &job{ctx: ctx, run: run, done: make(chan struct{})}
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
-	if p.running {
+	if p.busy >= max(p.lanes, 1) {
 		p.mu.Unlock()
 		<-j.done
 		return j.err
 	}
-	// No batch is running (so the queue held only this request): run now.
-	p.running = true
+	// A lane is free: run now, with whatever else is queued.
+	p.busy++
 	p.mu.Unlock()
 	p.next()
 	<-j.done
 	return j.err
 }
 
-// next runs one batch of what is queued and hands the rest to a goroutine,
-// so the caller that ran the batch is answered as soon as it commits.
+// next runs one batch of what is queued on a lane the caller holds, and
+// hands the lane with the rest of the queue to a goroutine, so the caller
+// that ran the batch is answered as soon as it commits.
 func (p *pipeline) next() {
 	p.mu.Lock()
 	n := min(len(p.queue), maxBatch)
@@ -106,7 +119,7 @@ func (p *pipeline) next() {
 	p.runBatch(jobs)
 	p.mu.Lock()
 	if len(p.queue) == 0 {
-		p.running = false
+		p.busy--
 		p.mu.Unlock()
 		return
 	}

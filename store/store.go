@@ -127,7 +127,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	ids := renkei.NewIDGen()
 	s := &Store{eng: eng, ids: ids, Now: time.Now, Rand: ids.Rand, Log: slog.Default()}
-	s.pipe = &pipeline{s: s}
+	s.pipe = &pipeline{s: s, lanes: 1}
+	if eng.name() == Postgres {
+		s.pipe.lanes = pgLanes
+	}
 	ids.Now = func() time.Time { return s.Now() }
 	if err := s.reindexServices(ctx); err != nil {
 		eng.close()
