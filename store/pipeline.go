@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -174,7 +175,7 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 	// safely run again.
 	lost := func(rest []*job, err error) []*job {
 		_ = t.rollback(ctx)
-		return p.retry(append(kept, rest...), err, true)
+		return append(again, p.retry(append(kept, rest...), err, true)...)
 	}
 	for i, j := range jobs {
 		j.tries++
@@ -185,7 +186,7 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 			}
 		}
 		rt := &reqTx{tx: t, lb: lb, stage: ledgerStage{net: map[string]int64{}}}
-		keep, err := j.run(rt)
+		keep, err := j.safeRun(rt)
 		if keep && t.aborted() {
 			// The request swallowed a failed statement: it cannot commit.
 			keep, err = false, fmt.Errorf("store: a statement failed inside the request (%v)", err)
@@ -231,6 +232,17 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 		close(j.done)
 	}
 	return again
+}
+
+// safeRun runs the job's request, turning a panic into its error: the
+// batch and the other callers in it must not go down with one request.
+func (j *job) safeRun(t tx) (keep bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			keep, err = false, fmt.Errorf("store: request panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return j.run(t)
 }
 
 // retry answers the jobs with err, or returns those to run again, alone:
