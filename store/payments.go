@@ -148,12 +148,23 @@ func (s *Store) movePayment(ctx context.Context, t tx, p *renkei.Payment) error 
 // already there, and a missing wallet means the user has none of that
 // currency.
 func (s *Store) walletID(ctx context.Context, q querier, userID, currency string) (string, error) {
-	var id string
-	err := q.queryRow(ctx, `SELECT id FROM accounts WHERE kind = 'wallet' AND owner_id = ? AND currency = ?`, userID, currency).Scan(&id)
+	var (
+		id  string
+		bal int64
+	)
+	err := q.queryRow(ctx, `SELECT id, balance FROM accounts WHERE kind = 'wallet' AND owner_id = ? AND currency = ?`, userID, currency).Scan(&id, &bal)
 	if isNoRows(err) {
 		return "", errOverdraft
+	} else if err != nil {
+		return "", err
 	}
-	return id, err
+	if r, ok := q.(*reqTx); ok {
+		// In the pipeline no balance moves before the batch's end, so
+		// this is the balance before the batch: the overdraft check then
+		// needs no read of its own.
+		r.noteBalance(id, bal)
+	}
+	return id, nil
 }
 
 func party(m *renkei.Merchant) renkei.PaymentParty {

@@ -347,6 +347,14 @@ func (r *reqTx) balance(ctx context.Context, id string) (int64, error) {
 	return b + r.lb.net[id] + r.stage.net[id], nil
 }
 
+// noteBalance records a wallet's balance read in the batch before any of
+// it moved, sparing balance a read.
+func (r *reqTx) noteBalance(id string, bal int64) {
+	if _, ok := r.lb.before[id]; !ok {
+		r.lb.before[id] = bal
+	}
+}
+
 // flush queues the batch's ledger statements to run with the COMMIT: the
 // transactions, then per account, in order of id, one UPDATE with the net
 // change and the postings, whose balance_after is worked back from the
