@@ -54,3 +54,19 @@ func Busy(s *Store) (conns int, writer bool) {
 
 // SetBeforeCommit makes fn run before each COMMIT of the store's pipeline.
 func SetBeforeCommit(s *Store, fn func()) { s.beforeCommit = fn }
+
+// WaitPipelineIdle returns once no batch runs and none waits: a request
+// that failed is answered before its batch commits, so a test counting
+// commits waits for this first.
+func WaitPipelineIdle(s *Store) {
+	p := s.pipe
+	for {
+		p.mu.Lock()
+		idle := p.busy == 0 && len(p.queue) == 0
+		p.mu.Unlock()
+		if idle {
+			return
+		}
+		runtime.Gosched()
+	}
+}

@@ -175,6 +175,8 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 	// safely run again.
 	lost := func(rest []*job, err error) []*job {
 		_ = t.rollback(ctx)
+		p.s.Log.Warn("pipeline: a batch failed before its commit; its requests run again alone",
+			"requests", len(jobs), "error", err)
 		return append(again, p.retry(append(kept, rest...), err, true)...)
 	}
 	for i, j := range jobs {
@@ -217,6 +219,10 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 	}
 	if err := t.commit(ctx); err != nil {
 		if definite(err) {
+			if !solo {
+				p.s.Log.Warn("pipeline: a batch's commit failed; its requests run again alone",
+					"requests", len(jobs), "error", err)
+			}
 			return append(again, p.retry(kept, fmt.Errorf("commit: %w", err), !solo)...)
 		}
 		// The COMMIT may or may not have happened: say so, as a single

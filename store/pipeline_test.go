@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -52,6 +54,8 @@ func TestPipelineBatchEqualsSerial(t *testing.T) {
 		t.Run(e, func(t *testing.T) {
 			t.Parallel()
 			batched, _ := openStore(t, e)
+			var logs syncBuffer
+			batched.Log = slog.New(slog.NewTextHandler(&logs, nil))
 			serial, _ := openStore(t, e)
 			run := 0
 			rapid.Check(t, func(rt *rapid.T) {
@@ -108,10 +112,11 @@ func TestPipelineBatchEqualsSerial(t *testing.T) {
 				}
 				release()
 				wg.Wait()
+				store.WaitPipelineIdle(batched)
 				// The batch ran as one transaction (a retry alone would make
 				// more commits; none is expected on one node).
 				if commits, _ := batched.PipelineStats(); commits-commits0 != 1 {
-					rt.Fatalf("the batch made %d commits, want 1; answers %q", commits-commits0, got)
+					rt.Fatalf("the batch made %d commits, want 1; answers %q; log:\n%s", commits-commits0, got, logs.String())
 				}
 
 				want := make([]string, len(ops))
@@ -299,6 +304,7 @@ func TestPipelineTwoNodesRetry(t *testing.T) {
 	releaseB()
 	go func() { defer wg.Done(); pay(0, a, shared.terminal, ca[0]) }()
 	wg.Wait()
+	store.WaitPipelineIdle(b)
 
 	for i, an := range answers {
 		if an.err != nil && !declinedFor(an.err, renkei.ReasonInsufficientBalance) {
@@ -328,6 +334,24 @@ func TestPipelineTwoNodesRetry(t *testing.T) {
 	commits, _ := b.PipelineStats()
 	t.Logf("node b: %d commits; answers: %v, %v, %v", commits-commitsB, answers[0].err, answers[1].err, answers[2].err)
 	checkLedger(t, a)
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // declinedFor says whether err is a decline for reason.
