@@ -100,41 +100,7 @@ func TestBrowserTour(t *testing.T) {
 	desk, cancelDeskTour := context.WithTimeout(deskTab, tourHang)
 	defer cancelDeskTour()
 
-	step := func(ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(ctx context.Context, sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	eval := func(ctx context.Context, js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
-	// fits checks that the page is no wider than the phone: nothing
-	// scrolls sideways.
-	fits := func(ctx context.Context) {
-		t.Helper()
-		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if w > 360 {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			t.Errorf("%s is %d px wide at 360 px: it scrolls sideways", loc, w)
-		}
-	}
+	step, text, eval, fits := browserHelpers(t)
 	// shotTo checks the width and keeps a full-page screenshot for the
 	// README, cut at the height (in CSS pixels) the script until answers,
 	// if one is given: a long list is shown by its first screens.
