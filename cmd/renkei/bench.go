@@ -80,6 +80,10 @@ type paymentsBench struct {
 	// Compare runs the engine's reference first (pgbench, or the raw
 	// SQLite loop) and reports Renkei's rate as a multiple of it.
 	Compare bool
+	// CPUProfile, when set, is where the timed phase's CPU profile goes
+	// (with an in-process server, the bench and the server are one
+	// process).
+	CPUProfile string
 
 	// stderr receives the progress bar and the in-process server's
 	// warnings.
@@ -100,6 +104,7 @@ func parsePaymentsBench(args []string, stderr io.Writer) (*paymentsBench, error)
 	fs.BoolVar(&b.Compare, "compare", false, "first run the engine's reference for --duration, then Renkei, and print both and the ratio:\n"+
 		"pgbench -b tpcb-like -c 8 (in a scratch schema; pgbench on PATH) on PostgreSQL,\n"+
 		"a raw TPC-B-like loop, one movement per synchronous=FULL transaction, in this process on SQLite")
+	fs.StringVar(&b.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed phase to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: renkei bench payments [flags]\n\nflags:")
 		fs.PrintDefaults()
@@ -177,7 +182,14 @@ func (b *paymentsBench) run(ctx context.Context, stdout io.Writer) (err error) {
 	if target.main != nil {
 		commits0, requests0 = target.main.Store.PipelineStats()
 	}
+	stopProfile, err := startCPUProfile(b.CPUProfile)
+	if err != nil {
+		return err
+	}
 	res := b.drive(ctx, api, fx)
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	b.report(stdout, target, setupTime, res)
 	if target.main != nil {
 		c, r := target.main.Store.PipelineStats()
