@@ -24,12 +24,12 @@ func (s *Store) CreateMerchant(ctx context.Context, req renkei.CreateMerchant) (
 
 const merchantCols = `id, name, mcc, status, created_at`
 
-func scanMerchant(r row) (*renkei.Merchant, error) {
+func scanMerchant(r row, extra ...any) (*renkei.Merchant, error) {
 	var (
 		m  renkei.Merchant
 		at int64
 	)
-	if err := r.Scan(&m.ID, &m.Name, &m.MCC, &m.Status, &at); err != nil {
+	if err := r.Scan(append([]any{&m.ID, &m.Name, &m.MCC, &m.Status, &at}, extra...)...); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = fromMicros(at)

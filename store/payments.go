@@ -18,9 +18,6 @@ func (s *Store) NewPayCode(ctx context.Context, userID, currency string) (*renke
 	if _, ok := renkei.CurrencyInfo(currency); !ok {
 		return nil, renkei.Invalid("currency", "%q is not an ISO 4217 currency code.", currency)
 	}
-	if _, err := s.wallet(ctx, s.eng, userID, currency); err != nil {
-		return nil, err
-	}
 	now := s.now()
 	pc := &renkei.PayCode{ExpiresAt: now.Add(renkei.PayCodeTTL), Currency: currency}
 	for attempt := 0; ; attempt++ {
@@ -30,12 +27,19 @@ func (s *Store) NewPayCode(ctx context.Context, userID, currency string) (*renke
 		}
 		// Through the writer queue like every write, so on SQLite it waits
 		// its turn instead of spinning in the busy handler.
+		// A code is only for a wallet the user has: the check is part of
+		// the INSERT, one statement instead of a read and a write.
+		var n int64
 		err = s.inTx(ctx, func(t tx) error {
-			_, err := t.exec(ctx, `INSERT INTO pay_codes (code_hash, user_id, currency, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-				HashToken(code), userID, currency, micros(now), micros(pc.ExpiresAt))
+			var err error
+			n, err = t.exec(ctx, `INSERT INTO pay_codes (code_hash, user_id, currency, created_at, expires_at)
+				SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM accounts WHERE kind = 'wallet' AND owner_id = ? AND currency = ?)`,
+				HashToken(code), userID, currency, micros(now), micros(pc.ExpiresAt), userID, currency)
 			return err
 		})
-		if err == nil {
+		if err == nil && n == 0 {
+			return nil, renkei.Errorf(renkei.ENOTFOUND, "The user has no %s wallet.", currency)
+		} else if err == nil {
 			pc.Code = code
 			return pc, nil
 		} else if !s.eng.isUnique(err) || attempt == 3 {
@@ -59,17 +63,24 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 		return nil, renkei.Invalid("body.code", "%s", err.Error())
 	}
 	return write(ctx, s, func(t tx) (*renkei.Payment, error) {
-		m, err := s.terminalMerchant(ctx, t, req.TerminalID)
+		// Two reads find everything the charge needs: the terminal's
+		// merchant with its account in the charge's currency, and the code
+		// with the wallet it pays from.
+		m, merchantAcc, err := s.terminalMerchant(ctx, t, req.TerminalID, req.Currency)
 		if err != nil {
 			return nil, err
 		}
 		var (
 			userID, currency string
 			expires, used    int64
+			walletAcc        *string
+			walletBal        *int64
 		)
 		hash := HashToken(code)
-		err = t.queryRow(ctx, `SELECT user_id, currency, expires_at, used_at FROM pay_codes WHERE code_hash = ?`, hash).
-			Scan(&userID, &currency, &expires, &used)
+		err = t.queryRow(ctx, `SELECT c.user_id, c.currency, c.expires_at, c.used_at, w.id, w.balance FROM pay_codes c
+			LEFT JOIN accounts w ON w.kind = 'wallet' AND w.owner_id = c.user_id AND w.currency = c.currency
+			WHERE c.code_hash = ?`, hash).
+			Scan(&userID, &currency, &expires, &used, &walletAcc, &walletBal)
 		if isNoRows(err) {
 			e := renkei.Invalid("body.code", "This pay code is not valid. Ask the customer to show a fresh code.")
 			e.Reason = ReasonUnknownPayCode
@@ -94,7 +105,7 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 			failure = renkei.Declined(renkei.ReasonCurrencyMismatch,
 				"The customer's code pays in %s but the charge is in %s.", currency, req.Currency).
 				With(renkei.ReasonCurrencyMismatch, "wallet", currency, "currency", req.Currency)
-		} else if err := s.movePayment(ctx, t, p); errors.Is(err, errOverdraft) {
+		} else if err := s.moveChargedPayment(ctx, t, p, walletAcc, walletBal, merchantAcc); errors.Is(err, errOverdraft) {
 			failure = renkei.Declined(renkei.ReasonInsufficientBalance, "The customer's wallet balance is too low for this payment.")
 		} else if err != nil {
 			return nil, err
@@ -144,6 +155,25 @@ func (s *Store) movePayment(ctx context.Context, t tx, p *renkei.Payment) error 
 	return s.transfer(ctx, t, "payment", p.ID, p.Merchant.Name, p.Currency, leg{wid, -p.Amount}, leg{mid, p.Amount})
 }
 
+// moveChargedPayment is movePayment with the accounts already read (nil
+// when the read found none): a missing wallet is an overdraft, a missing
+// merchant account is opened.
+func (s *Store) moveChargedPayment(ctx context.Context, t tx, p *renkei.Payment, wallet *string, balance *int64, merchantAcc string) error {
+	if wallet == nil || balance == nil {
+		return errOverdraft
+	}
+	if r, ok := t.(*reqTx); ok {
+		r.noteBalance(*wallet, *balance) // as walletID does
+	}
+	if merchantAcc == "" {
+		var err error
+		if merchantAcc, err = s.account(ctx, t, accMerchant, p.Merchant.ID, p.Currency); err != nil {
+			return err
+		}
+	}
+	return s.transfer(ctx, t, "payment", p.ID, p.Merchant.Name, p.Currency, leg{*wallet, -p.Amount}, leg{merchantAcc, p.Amount})
+}
+
 // walletID finds a user's wallet without creating one: paying needs money
 // already there, and a missing wallet means the user has none of that
 // currency.
@@ -171,20 +201,27 @@ func party(m *renkei.Merchant) renkei.PaymentParty {
 	return renkei.PaymentParty{ID: m.ID, Name: m.Name, CategoryCode: m.MCC, Category: m.Category}
 }
 
-// terminalMerchant returns the active merchant of a terminal.
-func (s *Store) terminalMerchant(ctx context.Context, q querier, terminalID string) (*renkei.Merchant, error) {
-	m, err := scanMerchant(q.queryRow(ctx, `SELECT m.id, m.name, m.mcc, m.status, m.created_at
-		FROM terminals t JOIN merchants m ON m.id = t.merchant_id WHERE t.id = ?`, terminalID))
+// terminalMerchant returns the active merchant of a terminal and, in the
+// same read, the merchant's account in currency ("" when it has none yet).
+func (s *Store) terminalMerchant(ctx context.Context, q querier, terminalID, currency string) (*renkei.Merchant, string, error) {
+	var acc *string
+	m, err := scanMerchant(q.queryRow(ctx, `SELECT m.id, m.name, m.mcc, m.status, m.created_at, a.id
+		FROM terminals t JOIN merchants m ON m.id = t.merchant_id
+		LEFT JOIN accounts a ON a.kind = 'merchant' AND a.owner_id = m.id AND a.currency = ?
+		WHERE t.id = ?`, currency, terminalID), &acc)
 	if isNoRows(err) {
-		return nil, renkei.Errorf(renkei.ENOTFOUND, "No terminal %s.", terminalID)
+		return nil, "", renkei.Errorf(renkei.ENOTFOUND, "No terminal %s.", terminalID)
 	} else if err != nil {
-		return nil, fmt.Errorf("find terminal %s: %w", terminalID, err)
+		return nil, "", fmt.Errorf("find terminal %s: %w", terminalID, err)
 	}
 	if m.Status != renkei.MerchantActive {
-		return nil, renkei.Declined(renkei.ReasonMerchantDisabled, "The merchant %s is disabled and cannot take payments.", m.Name).
+		return nil, "", renkei.Declined(renkei.ReasonMerchantDisabled, "The merchant %s is disabled and cannot take payments.", m.Name).
 			With(renkei.ReasonMerchantDisabled, "merchant", m.Name)
 	}
-	return m, nil
+	if acc == nil {
+		return m, "", nil
+	}
+	return m, *acc, nil
 }
 
 func (s *Store) insertPayment(ctx context.Context, t tx, p *renkei.Payment, qrRefHash string) error {
@@ -222,7 +259,7 @@ func (s *Store) CreatePaymentRequest(ctx context.Context, req renkei.CreatePayme
 		return nil, err
 	}
 	return write(ctx, s, func(t tx) (*renkei.Payment, error) {
-		m, err := s.terminalMerchant(ctx, t, req.TerminalID)
+		m, _, err := s.terminalMerchant(ctx, t, req.TerminalID, req.Currency)
 		if err != nil {
 			return nil, err
 		}
@@ -294,7 +331,7 @@ func (s *Store) ConfirmQR(ctx context.Context, userID, payload string) (*renkei.
 		if p.ExpiresAt != nil && !now.Before(*p.ExpiresAt) {
 			return nil, renkei.Declined(renkei.ReasonRequestExpired, "This payment request has expired. Ask the shop for a new QR code.")
 		}
-		m, err := s.terminalMerchant(ctx, t, p.TerminalID)
+		m, _, err := s.terminalMerchant(ctx, t, p.TerminalID, p.Currency)
 		if err != nil {
 			return nil, err
 		}

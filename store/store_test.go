@@ -550,3 +550,28 @@ func TestMerchantsAndValidation(t *testing.T) {
 		wantCode(t, err, renkei.EINVALID, "")
 	})
 }
+
+// A pay code is only for a wallet the user has; the check is part of the
+// code's INSERT, so nothing is stored for a wallet that is not there, and
+// a merchant without an account in the charge's currency gets one.
+func TestPayCodeNeedsAWallet(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		f := newFixture(t, s, 0)
+		_, err := s.NewPayCode(ctx, f.user.ID, "USD")
+		e := wantCode(t, err, renkei.ENOTFOUND, "")
+		if e.Message != "The user has no USD wallet." {
+			t.Fatalf("message %q", e.Message)
+		}
+		_, err = s.TopUp(ctx, renkei.TopUp{UserID: f.user.ID, Amount: 500, Currency: "USD"})
+		must(t, err)
+		pc, err := s.NewPayCode(ctx, f.user.ID, "USD")
+		must(t, err)
+		p, err := s.ChargeCode(ctx, renkei.ChargeCode{TerminalID: f.terminal.ID, Code: pc.Code, Amount: 200, Currency: "USD"})
+		must(t, err)
+		if p.Status != renkei.PaymentCompleted {
+			t.Fatalf("status %s", p.Status)
+		}
+		checkLedger(t, s)
+	})
+}
