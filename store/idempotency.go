@@ -24,6 +24,10 @@ type storedError struct {
 	Params    map[string]string `json:"params,omitempty"`
 }
 
+// storeIdemResult stores a request's result in its claimed key row.
+var storeIdemResult = rowsStmt(`INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at, result_kind, result) VALUES`,
+	`(?, ?, ?, ?, ?, ?)`, `ON CONFLICT (scope, idem_key) DO UPDATE SET result_kind = excluded.result_kind, result = excluded.result`)
+
 // write runs fn in a write transaction, through the commit pipeline.
 // Under an idempotency key (from ctx) the key's row is inserted first in
 // the same transaction and the result is stored in it before the commit:
@@ -36,16 +40,18 @@ type storedError struct {
 // including the key, so the call can be retried with the same key.
 func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, error) {
 	var (
-		zero     T
-		res      T
-		replayed bool
+		zero      T
+		res       T
+		replayed  bool
+		claimedAt int64
 	)
 	idem := renkei.IdempotencyFromContext(ctx)
 	err := s.pipe.do(ctx, func(t tx) (bool, error) {
 		res, replayed = zero, false // the pipeline may run this again
 		if idem != nil {
+			claimedAt = micros(s.Now())
 			n, err := t.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
-				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, micros(s.Now()))
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, claimedAt)
 			if err != nil {
 				return false, fmt.Errorf("claim idempotency key: %w", err)
 			}
@@ -70,8 +76,9 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 			} else if body, err = json.Marshal(r); err != nil {
 				return false, fmt.Errorf("encode idempotent result: %w", err)
 			}
-			t.later(stmt{q: `UPDATE idempotency_keys SET result_kind = ?, result = ? WHERE scope = ? AND idem_key = ?`,
-				args: []any{kind, string(body), idem.Scope, idem.Key}})
+			// The claimed row exists: this upsert only sets its result,
+			// merged with the batch's other results into one statement.
+			t.later(stmt{q: storeIdemResult, args: []any{idem.Scope, idem.Key, idem.RequestHash, claimedAt, kind, string(body)}})
 		}
 		res = r
 		return true, err

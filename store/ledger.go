@@ -125,6 +125,10 @@ func (s *Store) transfer(ctx context.Context, t tx, kind, refID, counterparty, c
 }
 
 // event appends one immutable event in the caller's transaction.
+// insertEvent writes one event; a batch's events merge into one statement.
+var insertEvent = rowsStmt(`INSERT INTO events (id, type, object_id, user_id, merchant_id, data, created_at) VALUES`,
+	`(?, ?, ?, ?, ?, ?, ?)`, ``)
+
 func (s *Store) event(ctx context.Context, t tx, typ, objectID, userID, merchantID string, data any) error {
 	b, err := json.Marshal(data)
 	if err != nil {
@@ -132,8 +136,7 @@ func (s *Store) event(ctx context.Context, t tx, typ, objectID, userID, merchant
 	}
 	// Nothing reads an event in the transaction that writes it, so it goes
 	// with the COMMIT (no round trip of its own on PostgreSQL).
-	t.later(stmt{q: `INSERT INTO events (id, type, object_id, user_id, merchant_id, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, args: []any{s.ids.New(renkei.PrefixEvent), typ, objectID, userID, merchantID, string(b), micros(s.Now())}})
+	t.later(stmt{q: insertEvent, args: []any{s.ids.New(renkei.PrefixEvent), typ, objectID, userID, merchantID, string(b), micros(s.Now())}})
 	return nil
 }
 

@@ -186,7 +186,7 @@ func (t *pgTx) Commit(ctx context.Context) error {
 	ctx = t.ctx(ctx)
 	b := &pgx.Batch{}
 	t.prelude(b)
-	for _, st := range t.queued {
+	for _, st := range mergeRows(t.queued) {
 		b.Queue(rebind(st.q), st.args...)
 	}
 	t.queued = nil

@@ -478,7 +478,7 @@ func (t *sqliteTx) aborted() bool       { return false }
 func (t *sqliteTx) later(stmts ...stmt) { t.queued = append(t.queued, stmts...) }
 func (t *sqliteTx) commit(ctx context.Context) error {
 	defer t.done()
-	if err := t.batch(ctx, t.queued...); err != nil {
+	if err := t.batch(ctx, mergeRows(t.queued)...); err != nil {
 		return err
 	}
 	return t.Tx.Commit()
