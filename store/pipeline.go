@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -179,9 +178,12 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 			"requests", len(jobs), "error", err)
 		return append(again, p.retry(append(kept, rest...), err, true)...)
 	}
+	// Every request's savepoint has the same name: a request's rollback
+	// goes to the newest, its own, and the statements are the same text
+	// for every request (prepared once).
+	const name = "rq"
 	for i, j := range jobs {
 		j.tries++
-		name := "rq" + strconv.Itoa(i)
 		if !solo {
 			if err := t.savepoint(ctx, name); err != nil {
 				return lost(jobs[i:], err)

@@ -460,16 +460,18 @@ func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 	}
 	return nil
 }
+// The savepoint statements are prepared once, like the others: the
+// pipeline names every request's savepoint the same.
 func (t *sqliteTx) savepoint(ctx context.Context, name string) error {
-	_, err := t.Tx.ExecContext(ctx, "SAVEPOINT "+name)
+	_, err := t.exec(ctx, "SAVEPOINT "+name)
 	return err
 }
 func (t *sqliteTx) release(ctx context.Context, name string) error {
-	_, err := t.Tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	_, err := t.exec(ctx, "RELEASE SAVEPOINT "+name)
 	return err
 }
 func (t *sqliteTx) rollbackTo(ctx context.Context, name string) error {
-	if _, err := t.Tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); err != nil {
+	if _, err := t.exec(ctx, "ROLLBACK TO SAVEPOINT "+name); err != nil {
 		return err
 	}
 	return t.release(ctx, name)
