@@ -24,6 +24,9 @@ type storedError struct {
 	Params    map[string]string `json:"params,omitempty"`
 }
 
+// errClaimed stops a request whose idempotency key another request holds.
+var errClaimed = errors.New("store: idempotency key already claimed")
+
 // storeIdemResult stores a request's result in its claimed key row.
 var storeIdemResult = rowsStmt(`INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at, result_kind, result) VALUES`,
 	`(?, ?, ?, ?, ?, ?)`, `ON CONFLICT (scope, idem_key) DO UPDATE SET result_kind = excluded.result_kind, result = excluded.result`)
@@ -49,20 +52,41 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 	err := s.pipe.do(ctx, func(t tx) (bool, error) {
 		res, replayed = zero, false // the pipeline may run this again
 		if idem != nil {
+			// The key's row is claimed first, in the round trip of the
+			// request's first statement. If someone has it before us, the
+			// request stops there (errClaimed) and, once our batch (which
+			// may hold it) has committed, answers with their result.
 			claimedAt = micros(s.Now())
-			n, err := t.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
-				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, claimedAt)
-			if err != nil {
+			var claimErr error
+			claim := stmt{q: `INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING idem_key`,
+				args: []any{idem.Scope, idem.Key, idem.RequestHash, claimedAt},
+				scan: func(r row) error {
+					var k string
+					if err := r.Scan(&k); isNoRows(err) {
+						claimErr = errClaimed
+					} else if err != nil {
+						claimErr = fmt.Errorf("claim idempotency key: %w", err)
+					}
+					return nil
+				}}
+			if rt, ok := t.(*reqTx); ok {
+				rt.ahead(func() error { return claimErr }, claim)
+			} else if err := t.batch(ctx, claim); err != nil {
 				return false, fmt.Errorf("claim idempotency key: %w", err)
-			}
-			if n == 0 {
-				// Someone has this key before us: once our batch (which may
-				// hold it) has committed, answer with their result.
-				replayed = true
-				return true, nil
+			} else if claimErr != nil {
+				replayed = errors.Is(claimErr, errClaimed)
+				return false, claimErr
 			}
 		}
 		r, err := fn(t)
+		if errors.Is(err, errClaimed) {
+			// Whatever ran with the claim is rolled back (the request's
+			// savepoint); once the batch, which may hold the key, has
+			// committed, the holder's result is the answer.
+			replayed = true
+			return false, errClaimed
+		}
 		var derr *renkei.Error
 		declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
 		if err != nil && !declined {
@@ -83,7 +107,7 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 		res = r
 		return true, err
 	})
-	if replayed && err == nil {
+	if replayed && (err == nil || errors.Is(err, errClaimed)) {
 		return replay[T](ctx, s, idem)
 	}
 	if err != nil {

@@ -63,30 +63,39 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 		return nil, renkei.Invalid("body.code", "%s", err.Error())
 	}
 	return write(ctx, s, func(t tx) (*renkei.Payment, error) {
-		// Two reads find everything the charge needs: the terminal's
-		// merchant with its account in the charge's currency, and the code
-		// with the wallet it pays from.
-		m, merchantAcc, err := s.terminalMerchant(ctx, t, req.TerminalID, req.Currency)
-		if err != nil {
-			return nil, err
-		}
+		// Two reads, in one round trip (with the idempotency claim), find
+		// everything the charge needs: the terminal's merchant with its
+		// account in the charge's currency, and the code with the wallet
+		// it pays from.
 		var (
 			userID, currency string
 			expires, used    int64
 			walletAcc        *string
 			walletBal        *int64
+			codeErr          error
 		)
 		hash := HashToken(code)
-		err = t.queryRow(ctx, `SELECT c.user_id, c.currency, c.expires_at, c.used_at, w.id, w.balance FROM pay_codes c
+		mr, readM := readMerchant(req.TerminalID, req.Currency)
+		readCode := stmt{q: `SELECT c.user_id, c.currency, c.expires_at, c.used_at, w.id, w.balance FROM pay_codes c
 			LEFT JOIN accounts w ON w.kind = 'wallet' AND w.owner_id = c.user_id AND w.currency = c.currency
-			WHERE c.code_hash = ?`, hash).
-			Scan(&userID, &currency, &expires, &used, &walletAcc, &walletBal)
-		if isNoRows(err) {
+			WHERE c.code_hash = ?`, args: []any{hash},
+			scan: func(r row) error {
+				codeErr = r.Scan(&userID, &currency, &expires, &used, &walletAcc, &walletBal)
+				return nil
+			}}
+		if berr := t.batch(ctx, readM, readCode); berr != nil {
+			return nil, berr
+		}
+		m, merchantAcc, merr := mr.result()
+		if merr != nil {
+			return nil, merr
+		}
+		if isNoRows(codeErr) {
 			e := renkei.Invalid("body.code", "This pay code is not valid. Ask the customer to show a fresh code.")
 			e.Reason = ReasonUnknownPayCode
 			return nil, e
-		} else if err != nil {
-			return nil, fmt.Errorf("find pay code: %w", err)
+		} else if codeErr != nil {
+			return nil, fmt.Errorf("find pay code: %w", codeErr)
 		}
 		now := s.now()
 		switch {
@@ -124,15 +133,26 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 			failure.PaymentID = p.ID
 			return nil, failure
 		}
-		n, err := t.exec(ctx, `UPDATE pay_codes SET used_at = ?, payment_id = ? WHERE code_hash = ? AND used_at = 0`, micros(now), p.ID, hash)
-		if err != nil {
-			return nil, fmt.Errorf("use pay code: %w", err)
-		} else if n == 0 {
-			return nil, renkei.Declined(renkei.ReasonCodeUsed, "This pay code was already used. Ask the customer to show a fresh code.")
-		}
+		// The code is used and the payment stored in one round trip; if
+		// the code was taken meanwhile, the request fails and its
+		// savepoint takes the payment row back.
 		p.Status, p.CompletedAt = renkei.PaymentCompleted, &now
-		if err := s.insertPayment(ctx, t, p, ""); err != nil {
-			return nil, err
+		var taken bool
+		useCode := stmt{q: `UPDATE pay_codes SET used_at = ?, payment_id = ? WHERE code_hash = ? AND used_at = 0 RETURNING code_hash`,
+			args: []any{micros(now), p.ID, hash},
+			scan: func(r row) error {
+				var h string
+				if err := r.Scan(&h); isNoRows(err) {
+					taken = true
+				} else if err != nil {
+					return fmt.Errorf("use pay code: %w", err)
+				}
+				return nil
+			}}
+		if err := t.batch(ctx, useCode, paymentInsert(p, "")); err != nil {
+			return nil, fmt.Errorf("complete payment: %w", err)
+		} else if taken {
+			return nil, renkei.Declined(renkei.ReasonCodeUsed, "This pay code was already used. Ask the customer to show a fresh code.")
 		}
 		if err := s.sendByLinks(ctx, t, p); err != nil {
 			return nil, err
@@ -201,30 +221,68 @@ func party(m *renkei.Merchant) renkei.PaymentParty {
 	return renkei.PaymentParty{ID: m.ID, Name: m.Name, CategoryCode: m.MCC, Category: m.Category}
 }
 
-// terminalMerchant returns the active merchant of a terminal and, in the
-// same read, the merchant's account in currency ("" when it has none yet).
-func (s *Store) terminalMerchant(ctx context.Context, q querier, terminalID, currency string) (*renkei.Merchant, string, error) {
-	var acc *string
-	m, err := scanMerchant(q.queryRow(ctx, `SELECT m.id, m.name, m.mcc, m.status, m.created_at, a.id
+// merchantRead is the read of a terminal's merchant, for a batch.
+type merchantRead struct {
+	terminalID string
+	m          *renkei.Merchant
+	acc        *string
+	err        error
+}
+
+// readMerchant returns the statement that reads the terminal's merchant
+// and, in the same read, the merchant's account in currency; result says
+// what it found.
+func readMerchant(terminalID, currency string) (*merchantRead, stmt) {
+	mr := &merchantRead{terminalID: terminalID}
+	return mr, stmt{q: `SELECT m.id, m.name, m.mcc, m.status, m.created_at, a.id
 		FROM terminals t JOIN merchants m ON m.id = t.merchant_id
 		LEFT JOIN accounts a ON a.kind = 'merchant' AND a.owner_id = m.id AND a.currency = ?
-		WHERE t.id = ?`, currency, terminalID), &acc)
-	if isNoRows(err) {
-		return nil, "", renkei.Errorf(renkei.ENOTFOUND, "No terminal %s.", terminalID)
-	} else if err != nil {
-		return nil, "", fmt.Errorf("find terminal %s: %w", terminalID, err)
+		WHERE t.id = ?`, args: []any{currency, terminalID},
+		scan: func(r row) error {
+			mr.m, mr.err = scanMerchant(r, &mr.acc)
+			return nil
+		}}
+}
+
+// result is the active merchant and its account ("" when it has none yet
+// in the currency).
+func (mr *merchantRead) result() (*renkei.Merchant, string, error) {
+	if isNoRows(mr.err) {
+		return nil, "", renkei.Errorf(renkei.ENOTFOUND, "No terminal %s.", mr.terminalID)
+	} else if mr.err != nil {
+		return nil, "", fmt.Errorf("find terminal %s: %w", mr.terminalID, mr.err)
 	}
+	m := mr.m
 	if m.Status != renkei.MerchantActive {
 		return nil, "", renkei.Declined(renkei.ReasonMerchantDisabled, "The merchant %s is disabled and cannot take payments.", m.Name).
 			With(renkei.ReasonMerchantDisabled, "merchant", m.Name)
 	}
-	if acc == nil {
+	if mr.acc == nil {
 		return m, "", nil
 	}
-	return m, *acc, nil
+	return m, *mr.acc, nil
+}
+
+// terminalMerchant returns the active merchant of a terminal and its
+// account in currency ("" when it has none yet).
+func (s *Store) terminalMerchant(ctx context.Context, t tx, terminalID, currency string) (*renkei.Merchant, string, error) {
+	mr, st := readMerchant(terminalID, currency)
+	if err := t.batch(ctx, st); err != nil {
+		return nil, "", fmt.Errorf("find terminal %s: %w", terminalID, err)
+	}
+	return mr.result()
 }
 
 func (s *Store) insertPayment(ctx context.Context, t tx, p *renkei.Payment, qrRefHash string) error {
+	st := paymentInsert(p, qrRefHash)
+	if _, err := t.exec(ctx, st.q, st.args...); err != nil {
+		return fmt.Errorf("insert payment: %w", err)
+	}
+	return nil
+}
+
+// paymentInsert is the statement that stores a new payment.
+func paymentInsert(p *renkei.Payment, qrRefHash string) stmt {
 	var completed, expires int64
 	if p.CompletedAt != nil {
 		completed = micros(*p.CompletedAt)
@@ -239,15 +297,11 @@ func (s *Store) insertPayment(ctx context.Context, t tx, p *renkei.Payment, qrRe
 	if qrRefHash != "" {
 		ref = qrRefHash
 	}
-	_, err := t.exec(ctx, `INSERT INTO payments (id, status, amount, currency, amount_refunded, flow, method, user_id,
+	return stmt{q: `INSERT INTO payments (id, status, amount, currency, amount_refunded, flow, method, user_id,
 		merchant_id, terminal_id, failure_code, failure_message, qr_ref_hash, qr_payload, created_at, completed_at, expires_at)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{
 		p.ID, p.Status, p.Amount, p.Currency, p.Flow, p.Method, user, p.Merchant.ID, p.TerminalID,
-		p.FailureCode, p.FailureMessage, ref, p.QRPayload, micros(p.CreatedAt), completed, expires)
-	if err != nil {
-		return fmt.Errorf("insert payment: %w", err)
-	}
-	return nil
+		p.FailureCode, p.FailureMessage, ref, p.QRPayload, micros(p.CreatedAt), completed, expires}}
 }
 
 // CreatePaymentRequest is the merchant-presented flow's first half: a

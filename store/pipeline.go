@@ -213,6 +213,14 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 		if rerr := t.rollbackTo(ctx, name); rerr != nil {
 			return lost(jobs[i:], rerr)
 		}
+		if errors.Is(err, errClaimed) {
+			// Its idempotency key is held, maybe by a request of this
+			// batch: it is answered (and replays) once the batch has
+			// committed, its own work rolled back.
+			j.err = err
+			kept = append(kept, j)
+			continue
+		}
 		again = append(again, p.retry([]*job{j}, err, false)...)
 	}
 	lb.flush(t)
@@ -297,9 +305,64 @@ type reqTx struct {
 	lb     *ledgerBatch
 	stage  ledgerStage
 	queued []stmt
+	// pre and preCheck are what ahead queued.
+	pre      []stmt
+	preCheck []func() error
 }
 
 func (r *reqTx) later(stmts ...stmt) { r.queued = append(r.queued, stmts...) }
+
+// ahead queues statements to travel with the request's next statement (on
+// PostgreSQL in its round trip); check then reads their outcome, and an
+// error from it is that next call's error, its own statements unrun when
+// they were not in the same batch. write claims an idempotency key this
+// way, so the claim costs no round trip of its own.
+func (r *reqTx) ahead(check func() error, stmts ...stmt) {
+	r.pre = append(r.pre, stmts...)
+	r.preCheck = append(r.preCheck, check)
+}
+
+// sendAhead runs what ahead queued, if anything, with stmts.
+func (r *reqTx) sendAhead(ctx context.Context, stmts ...stmt) error {
+	if len(r.pre) == 0 {
+		if len(stmts) == 0 {
+			return nil
+		}
+		return r.tx.batch(ctx, stmts...)
+	}
+	pre, checks := r.pre, r.preCheck
+	r.pre, r.preCheck = nil, nil
+	err := r.tx.batch(ctx, append(pre, stmts...)...)
+	for _, c := range checks {
+		if cerr := c(); cerr != nil {
+			return cerr
+		}
+	}
+	return err
+}
+
+func (r *reqTx) batch(ctx context.Context, stmts ...stmt) error { return r.sendAhead(ctx, stmts...) }
+
+func (r *reqTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if err := r.sendAhead(ctx); err != nil {
+		return 0, err
+	}
+	return r.tx.exec(ctx, q, args...)
+}
+
+func (r *reqTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	if err := r.sendAhead(ctx); err != nil {
+		return nil, err
+	}
+	return r.tx.query(ctx, q, args...)
+}
+
+func (r *reqTx) queryRow(ctx context.Context, q string, args ...any) row {
+	if err := r.sendAhead(ctx); err != nil {
+		return errRow{err}
+	}
+	return r.tx.queryRow(ctx, q, args...)
+}
 
 // commit and rollback belong to the pipeline, not to a request.
 func (r *reqTx) commit(context.Context) error {

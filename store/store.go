@@ -460,6 +460,7 @@ func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 	}
 	return nil
 }
+
 // The savepoint statements are prepared once, like the others: the
 // pipeline names every request's savepoint the same.
 func (t *sqliteTx) savepoint(ctx context.Context, name string) error {
