@@ -204,12 +204,32 @@ func scoped(p *renkei.Payment, scopes []string, user string, seq int64, source s
 // sendByLinks queues the payment to every enabled service the user has an
 // automatic link with, in the payment's own transaction (source "link").
 func (s *Store) sendByLinks(ctx context.Context, t tx, p *renkei.Payment) error {
-	svcs, err := s.services(ctx, t, `SELECT `+rServiceCols+` FROM related_services r
-		JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND l.auto = 1 AND r.enabled = 1
-		ORDER BY r.id`, p.UserID)
-	if err != nil {
-		return err
+	svcs, read := linkedServices(p.UserID)
+	if err := t.batch(ctx, read); err != nil {
+		return fmt.Errorf("list related services: %w", err)
 	}
+	return s.sendToLinked(ctx, t, p, *svcs)
+}
+
+// linkedServices is the statement that reads the services the user's
+// active links send every payment to, in order of id, into the slice.
+func linkedServices(userID string) (*[]*renkei.RelatedService, stmt) {
+	var svcs []*renkei.RelatedService
+	return &svcs, stmt{q: `SELECT ` + rServiceCols + ` FROM related_services r
+		JOIN links l ON l.service_id = r.id WHERE l.user_id = ? AND l.status = 'active' AND l.auto = 1 AND r.enabled = 1
+		ORDER BY r.id`, args: []any{userID},
+		each: func(r row) error {
+			rs, err := scanService(r)
+			if err != nil {
+				return err
+			}
+			svcs = append(svcs, rs)
+			return nil
+		}}
+}
+
+// sendToLinked queues the payment for each of the linked services.
+func (s *Store) sendToLinked(ctx context.Context, t tx, p *renkei.Payment, svcs []*renkei.RelatedService) error {
 	for _, rs := range svcs {
 		if _, err := s.enqueue(ctx, t, rs, p, renkei.EventPaymentCompleted, renkei.SourceLink, extra{}); err != nil {
 			return err

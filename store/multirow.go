@@ -83,7 +83,7 @@ func mergeRows(stmts []stmt) []stmt {
 	formsMu.RLock()
 	for _, st := range stmts {
 		f := forms[st.q]
-		if f == nil || st.scan != nil || len(st.args) != f.cols {
+		if f == nil || st.scan != nil || st.each != nil || len(st.args) != f.cols {
 			out = append(out, st)
 			continue
 		}

@@ -133,7 +133,8 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 			failure.PaymentID = p.ID
 			return nil, failure
 		}
-		// The code is used and the payment stored in one round trip; if
+		// The code is used, the payment stored and the services its links
+		// send to read in one round trip; if
 		// the code was taken meanwhile, the request fails and its
 		// savepoint takes the payment row back.
 		p.Status, p.CompletedAt = renkei.PaymentCompleted, &now
@@ -149,12 +150,13 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 				}
 				return nil
 			}}
-		if err := t.batch(ctx, useCode, paymentInsert(p, "")); err != nil {
+		svcs, readLinked := linkedServices(p.UserID)
+		if err := t.batch(ctx, useCode, paymentInsert(p, ""), readLinked); err != nil {
 			return nil, fmt.Errorf("complete payment: %w", err)
 		} else if taken {
 			return nil, renkei.Declined(renkei.ReasonCodeUsed, "This pay code was already used. Ask the customer to show a fresh code.")
 		}
-		if err := s.sendByLinks(ctx, t, p); err != nil {
+		if err := s.sendToLinked(ctx, t, p, *svcs); err != nil {
 			return nil, err
 		}
 		return p, s.event(ctx, t, renkei.EventPaymentCompleted, p.ID, p.UserID, m.ID, p)

@@ -68,7 +68,16 @@ func (t *pgTx) batch(ctx context.Context, stmts ...stmt) error {
 	t.prelude(b)
 	for _, st := range stmts {
 		q := b.Queue(rebind(st.q), st.args...)
-		if scan := st.scan; scan != nil {
+		if each := st.each; each != nil {
+			q.Query(func(rs pgx.Rows) error {
+				for rs.Next() {
+					if err := each(rs); err != nil {
+						return err
+					}
+				}
+				return rs.Err()
+			})
+		} else if scan := st.scan; scan != nil {
 			q.QueryRow(func(r pgx.Row) error { return scan(r) })
 		}
 	}

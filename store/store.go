@@ -238,6 +238,9 @@ type stmt struct {
 	q    string
 	args []any
 	scan func(r row) error
+	// each, when set instead of scan, reads every row the statement
+	// returns, one call per row.
+	each func(r row) error
 }
 
 type engine interface {
@@ -450,7 +453,11 @@ func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
 }
 func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 	for _, st := range stmts {
-		if st.scan != nil {
+		if st.each != nil {
+			if err := eachRow(t, ctx, st); err != nil {
+				return err
+			}
+		} else if st.scan != nil {
 			if err := st.scan(t.queryRow(ctx, st.q, st.args...)); err != nil {
 				return err
 			}
@@ -459,6 +466,21 @@ func (t *sqliteTx) batch(ctx context.Context, stmts ...stmt) error {
 		}
 	}
 	return nil
+}
+
+// eachRow runs st's query in q and hands each row to st.each.
+func eachRow(q querier, ctx context.Context, st stmt) error {
+	r, err := q.query(ctx, st.q, st.args...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for r.Next() {
+		if err := st.each(r); err != nil {
+			return err
+		}
+	}
+	return r.Err()
 }
 
 // The savepoint statements are prepared once, like the others: the
