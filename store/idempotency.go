@@ -80,6 +80,15 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 			}
 		}
 		r, err := fn(t)
+		var derr *renkei.Error
+		declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
+		if rt, ok := t.(*reqTx); ok && idem != nil && (err == nil || declined) {
+			// A request that ran no statement has not sent its claim yet:
+			// it must hold the key before its result is stored.
+			if cerr := rt.sendAhead(ctx); cerr != nil {
+				err, declined = cerr, false
+			}
+		}
 		if errors.Is(err, errClaimed) {
 			// Whatever ran with the claim is rolled back (the request's
 			// savepoint); once the batch, which may hold the key, has
@@ -87,8 +96,6 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 			replayed = true
 			return false, errClaimed
 		}
-		var derr *renkei.Error
-		declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
 		if err != nil && !declined {
 			return false, err
 		}

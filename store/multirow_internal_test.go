@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/renkei/renkei/store/storetest"
@@ -131,5 +132,67 @@ func TestMergedLedgerStatements(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// mergeRows may move a row ahead of statements queued before it, which is
+// safe only for tables no other row refers to: every mergeable kind's table
+// must be a leaf of the schema's foreign keys, but for txns and accounts,
+// whose only referrer (postings) is merged too and queued after them by
+// flush (which also needs the balance UPDATE before the postings).
+func TestMergedKindsAreLeaves(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, storetest.DSN(t, "sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	referrers := map[string][]string{} // table → tables with a foreign key to it
+	tables, err := s.eng.query(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, n := range names {
+		fks, err := s.eng.query(ctx, `SELECT "table" FROM pragma_foreign_key_list(?)`, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fks.Next() {
+			var to string
+			if err := fks.Scan(&to); err != nil {
+				t.Fatal(err)
+			}
+			referrers[to] = append(referrers[to], n)
+		}
+		fks.Close()
+	}
+	allowed := map[string][]string{"txns": {"postings"}, "accounts": {"postings"}}
+	formsMu.RLock()
+	defer formsMu.RUnlock()
+	for q, f := range forms {
+		var table string
+		for _, w := range []string{"INSERT INTO ", "UPDATE "} {
+			if strings.HasPrefix(f.head, w) {
+				table = strings.Fields(f.head[len(w):])[0]
+			}
+		}
+		if table == "" {
+			t.Fatalf("cannot tell the table of %q", q)
+		}
+		if strings.HasPrefix(table, "merge_test_") {
+			continue // TestMergeRowsShape's kinds
+		}
+		if got := referrers[table]; !slices.Equal(got, allowed[table]) {
+			t.Errorf("mergeable kind on %s, which %v refer to (allowed: %v)", table, got, allowed[table])
+		}
 	}
 }

@@ -464,7 +464,7 @@ func (lb *ledgerBatch) flush(t tx) {
 	}
 	slices.SortFunc(ids, cmp.Compare)
 	if isPG(t) && len(ids) > 1 {
-		t.later(stmt{q: `SELECT id FROM accounts WHERE id = ANY(?) ORDER BY id FOR UPDATE`, args: []any{ids}})
+		t.later(stmt{q: `SELECT id FROM accounts WHERE id = ANY(?) ORDER BY id FOR NO KEY UPDATE`, args: []any{ids}})
 	}
 	for _, id := range ids {
 		t.later(stmt{q: addBalance, args: []any{id, lb.net[id]}})

@@ -471,9 +471,11 @@ func TestIdempotencyConcurrent(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		// Every caller gets the one payment: a caller whose key another
+		// request holds is answered only after the holder's batch has
+		// committed, so it never sees "in progress, retry".
 		for _, err := range others {
-			// The only acceptable failure is "in progress, retry".
-			wantCode(t, err, renkei.ECONFLICT, "")
+			t.Errorf("a caller failed: %v", err)
 		}
 		if len(ids) != 1 {
 			t.Fatalf("payments made: %v", ids)
