@@ -534,6 +534,17 @@ var pageMessages = map[string][2]string{
 	"copy.done": {"Copied. It is not shown again.", "コピーしました。再表示はされません。"},
 	"copy.fail": {"Could not copy: select the text and copy it.", "コピーできませんでした。文字列を選択してコピーしてください。"},
 
+	"home.title":      {"Renkei", "Renkei"},
+	"home.lead":       {"Pay with your phone, and send the payment to the apps you choose, the moment it completes.", "スマートフォンで支払い、その瞬間に、選んだアプリへ支払い情報を送れます。"},
+	"home.app":        {"Wallet", "ウォレット"},
+	"home.app.help":   {"for people who pay: balance, pay code, payments, linked apps", "支払う方へ：残高、支払いコード、支払い履歴、連携アプリ"},
+	"home.shop":       {"Shop terminal", "店舗端末"},
+	"home.shop.help":  {"for cashiers: charge a code, show a QR, refunds", "レジ担当の方へ：コードで請求、QR表示、返金"},
+	"home.admin":      {"Admin", "管理"},
+	"home.admin.help": {"for the operator: related services, deliveries", "運営者向け：連携サービス、配信状況"},
+	"home.docs":       {"API", "API"},
+	"home.docs.help":  {"for developers: the API reference (OpenAPI at /openapi.json)", "開発者向け：APIリファレンス（OpenAPI は /openapi.json）"},
+
 	"err.title":         {"Something went wrong", "エラーが発生しました"},
 	"err.notfound":      {"Page not found", "ページが見つかりません"},
 	"err.notfound.body": {"There is nothing here, or it is not yours to see.", "ページが存在しないか、表示する権限がありません。"},

@@ -303,6 +303,10 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 		static.ServeHTTP(w, r)
 	})
 
+	// The start page: where the areas are, for whoever opens the bare
+	// address the server prints.
+	mux.HandleFunc("GET /{$}", s.pageHome)
+
 	// The user terminal: the payer's phone.
 	mux.HandleFunc("GET /app/login", s.pageLogin(areaApp))
 	mux.HandleFunc("POST /app/login", s.pageLogin(areaApp))
@@ -653,6 +657,15 @@ func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request, area strin
 	w.Header().Set("Cache-Control", "no-store")
 	s.renderPage(pr, http.StatusNotFound, "error", pr.view.L.T("err.notfound"),
 		map[string]string{"Message": pr.view.L.T("err.notfound.body")})
+}
+
+// pageHome is the start page: links to the wallet, the shop terminal,
+// the admin pages and the API reference.
+func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
+	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: pageLang(r), Demo: s.Demo, MainID: "main", Zone: s.defaultZone()}}
+	pr.view.LangURL = langSwitchURL(r, "", pr.view.L.Other())
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	s.renderPage(pr, http.StatusOK, "home", pr.view.L.T("home.title"), nil)
 }
 
 func (pr *pageReq) notFound(s *Server) {

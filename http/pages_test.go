@@ -612,6 +612,18 @@ func TestPagesLanguage(t *testing.T) {
 	en.want(en.get("/app/payments/"+id), 200, "<h1>Payment complete</h1>", "JST") // one zone whatever the language
 }
 
+// The bare address the server prints is a start page that leads to the
+// four areas, in the reader's language; other unknown paths stay 404.
+func TestPagesHome(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	en, ja := f.browser("en"), f.browser("ja")
+	en.want(en.get("/"), 200, `<html lang="en">`, `href="/app"`, `href="/shop"`, `href="/admin"`, `href="/docs"`,
+		"Wallet", "Shop terminal", "/openapi.json")
+	ja.want(ja.get("/"), 200, `<html lang="ja">`, "ウォレット", "店舗端末", `href="/app"`)
+	en.want(en.get("/nothing-here"), 404)
+}
+
 func TestPagesCrossOriginAndDoubleSubmit(t *testing.T) {
 	t.Parallel()
 	f := newPagesFixture(t)
