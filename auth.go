@@ -24,6 +24,10 @@ type Principal struct {
 // as hashes.
 type AuthService interface {
 	Authenticate(ctx context.Context, token string) (*Principal, error)
+	// EndLogin ends the browser login with this id (a logout) until it
+	// would have expired anyway; LoginEnded says whether it was ended.
+	EndLogin(ctx context.Context, id string, expires time.Time) error
+	LoginEnded(ctx context.Context, id string) (bool, error)
 }
 
 type principalKey struct{}

@@ -483,13 +483,18 @@ func (s *Server) pageAuth(r *http.Request, cookie, kind string) (*renkei.Princip
 	if err != nil || c.Value == "" {
 		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "Not logged in.")
 	}
-	token, ok := s.openLogin(cookie, c.Value, s.Now())
+	l, ok := s.openLogin(cookie, c.Value, s.Now())
 	if !ok {
 		// Expired, from before a restart with another key, or not ours.
 		// Nothing is looked up, so it costs no budget of bad tokens.
 		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "The login has expired.")
 	}
-	p, err := s.checkToken(r, token)
+	if ended, err := s.Services.LoginEnded(r.Context(), l.id); err != nil {
+		return nil, err
+	} else if ended {
+		return nil, renkei.Errorf(renkei.EUNAUTHORIZED, "This login was ended by logging out.")
+	}
+	p, err := s.checkToken(r, l.token)
 	if err != nil {
 		return nil, err
 	}
@@ -596,8 +601,20 @@ func (s *Server) pageLogin(area string) http.HandlerFunc {
 func (s *Server) pageLogout(area string) http.HandlerFunc {
 	cookie := areaLogins[area].cookie
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.pageStart(w, r, area); !ok {
+		pr, ok := s.pageStart(w, r, area)
+		if !ok {
 			return
+		}
+		// End the login for good, not only in this browser: a copy of
+		// the cookie is refused from now on.
+		if c, err := r.Cookie(cookie); err == nil && c.Value != "" {
+			if l, ok := s.openLogin(cookie, c.Value, s.Now()); ok {
+				if err := s.Services.EndLogin(r.Context(), l.id, l.expires); err != nil {
+					s.renderPage(pr, s.errStatus(r.Context(), err), "error", pr.view.L.T("err.title"),
+						map[string]string{"Message": pr.view.L.T("err.internal")})
+					return
+				}
+			}
 		}
 		s.clearAuthCookie(w, r, cookie)
 		http.Redirect(w, r, "/"+area+"/login?out=1", http.StatusSeeOther)

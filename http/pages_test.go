@@ -612,6 +612,36 @@ func TestPagesLanguage(t *testing.T) {
 	en.want(en.get("/app/payments/"+id), 200, "<h1>Payment complete</h1>", "JST") // one zone whatever the language
 }
 
+// Logging out ends the login itself, not only this browser's cookie: a
+// copy of the cookie taken before is refused, in every area, while the
+// same token logs in afresh.
+func TestPagesLogoutEndsCopies(t *testing.T) {
+	t.Parallel()
+	f := newPagesFixture(t)
+	for _, c := range []struct{ area, token, cookie string }{
+		{"app", f.aiko.token, "renkei_app"},
+		{"shop", f.cafe.token, "renkei_shop"},
+	} {
+		phone := f.browser("en")
+		phone.login(c.area, c.token)
+		phone.want(phone.get("/"+c.area), 200)
+		// Someone copies the cookie (a shared computer, a stolen backup).
+		copyB := f.browser("en")
+		u, _ := url.Parse(f.url + "/" + c.area)
+		copyB.c.Jar.SetCookies(u, phone.c.Jar.Cookies(u))
+		copyB.want(copyB.get("/"+c.area), 200)
+
+		phone.wantRedirect(phone.post("/"+c.area+"/logout", url.Values{}), "/"+c.area+"/login?out=1")
+		copyB.wantRedirect(copyB.get("/"+c.area), "/"+c.area+"/login")
+		if len(copyB.c.Jar.Cookies(u)) != 0 {
+			t.Fatalf("%s: the refused copy was not told to forget its cookie", c.area)
+		}
+		// The token itself still works: a new login is a new login.
+		phone.login(c.area, c.token)
+		phone.want(phone.get("/"+c.area), 200)
+	}
+}
+
 // The bare address the server prints is a start page that leads to the
 // four areas, in the reader's language; other unknown paths stay 404.
 func TestPagesHome(t *testing.T) {

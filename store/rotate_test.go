@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/renkei/renkei"
 	"github.com/renkei/renkei/store"
@@ -42,5 +43,35 @@ func TestRotateTokens(t *testing.T) {
 		wantCode(t, err, renkei.ENOTFOUND, "")
 		_, _, err = s.RotateTerminalKey(ctx, "ter_nobody")
 		wantCode(t, err, renkei.ENOTFOUND, "")
+	})
+}
+
+// A logout ends a login id until its cookie's expiry, on every engine;
+// ending it twice is fine, and the purge forgets only expired ones.
+func TestEndedLogins(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		ended := func(id string) bool {
+			t.Helper()
+			ok, err := s.LoginEnded(ctx, id)
+			must(t, err)
+			return ok
+		}
+		if ended("a") {
+			t.Fatal("a login no one ended is ended")
+		}
+		must(t, s.EndLogin(ctx, "a", c.now().Add(time.Hour)))
+		must(t, s.EndLogin(ctx, "a", c.now().Add(time.Hour)))
+		must(t, s.EndLogin(ctx, "b", c.now().Add(12*time.Hour)))
+		if !ended("a") || !ended("b") || ended("c") {
+			t.Fatal("ended logins not recorded")
+		}
+		c.advance(2 * time.Hour)
+		n, err := s.PurgeEndedLogins(ctx)
+		must(t, err)
+		if n != 1 || ended("a") || !ended("b") {
+			t.Fatalf("purge removed %d; a ended %v, b ended %v", n, ended("a"), ended("b"))
+		}
+		wantCode(t, s.EndLogin(ctx, "", c.now()), renkei.EINVALID, "")
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/renkei/renkei"
 )
@@ -251,4 +252,34 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*renkei.Princip
 		return &renkei.Principal{Kind: renkei.KindPartner, ID: id}, nil
 	}
 	return nil, unauth
+}
+
+// EndLogin records a browser login as ended (a logout) until expires,
+// when its cookie is refused anyway. Ending it twice is not an error.
+func (s *Store) EndLogin(ctx context.Context, id string, expires time.Time) error {
+	if id == "" {
+		return renkei.Invalid("id", "A login id is required.")
+	}
+	return s.inTx(ctx, func(t tx) error {
+		_, err := t.exec(ctx, `INSERT INTO ended_logins (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, micros(expires))
+		if err != nil {
+			return fmt.Errorf("end login: %w", err)
+		}
+		return nil
+	})
+}
+
+// LoginEnded says whether the browser login with this id was ended.
+func (s *Store) LoginEnded(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.eng.queryRow(ctx, `SELECT COUNT(*) FROM ended_logins WHERE id = ?`, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check login: %w", err)
+	}
+	return n > 0, nil
+}
+
+// PurgeEndedLogins forgets ended logins whose cookies have expired.
+func (s *Store) PurgeEndedLogins(ctx context.Context) (int64, error) {
+	return s.eng.exec(ctx, `DELETE FROM ended_logins WHERE expires_at < ?`, micros(s.Now()))
 }

@@ -318,6 +318,10 @@ func (m *Main) Run(ctx context.Context) error {
 		_, err := s.PurgeIdempotencyKeys(ctx)
 		return err
 	})
+	m.every(bg, time.Hour, "purge ended logins", func(ctx context.Context) error {
+		_, err := s.PurgeEndedLogins(ctx)
+		return err
+	})
 
 	m.printWelcome(adminKey, generated, demo)
 	return nil
