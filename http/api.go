@@ -128,6 +128,21 @@ func (s *Server) registerAPI(api huma.API) {
 			return one(Me{Kind: p.Kind, ID: p.ID, TimeZone: s.userZone(u).String()}, nil), nil
 		})
 
+	huma.Register(api, reg(huma.Operation{OperationID: "rotate-my-token", Method: http.MethodPost, Path: "/v1/me/rotate_token",
+		Summary: "Give me a new token (user)", Description: "For a token that may have leaked: the new token is shown only in this answer, and the one this call was made with, with every page login made with it, stops working at once.",
+		DefaultStatus: http.StatusOK, Tags: []string{"Auth"}}),
+		func(ctx context.Context, _ *struct{}) (*One[UserCreated], error) {
+			p, err := need(ctx, renkei.KindUser)
+			if err != nil {
+				return nil, err
+			}
+			u, tok, err := svc.RotateUserToken(ctx, p.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return one(UserCreated{User: *u, Token: tok}, nil), nil
+		})
+
 	// ---- users and wallets ----
 
 	huma.Register(api, reg(huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/v1/users",

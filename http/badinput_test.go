@@ -196,6 +196,7 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 	// the other operations keep theirs.
 	spare := e.user("Eri", 0)
 	spareTill := e.terminal("Tsubame Books", "5942")
+	spareMe := e.user("Fumi", 0)
 
 	id := func(v string) map[string]string { return map[string]string{"id": v} }
 	ops := []apiOp{
@@ -214,6 +215,7 @@ func apiCases(t *testing.T, e *apiEnv) []badCase {
 		{"GET", "/v1/merchants/{id}/terminals", apiAdminKey, id(cafe.merchantID), nil},
 		{"POST", "/v1/users/{id}/rotate_token", apiAdminKey, id(spare.id), nil},
 		{"POST", "/v1/terminals/{id}/rotate_key", apiAdminKey, id(spareTill.id), nil},
+		{"POST", "/v1/me/rotate_token", spareMe.token, nil, nil},
 		{"POST", "/v1/pay_codes", aiko.token, nil, map[string]any{"currency": "JPY"}},
 		{"POST", "/v1/payments/charge", cafe.token, nil, map[string]any{"code": "88000000000000000000", "amount": 100, "currency": "JPY"}},
 		{"POST", "/v1/payment_requests", cafe.token, nil, map[string]any{"amount": 100, "currency": "JPY"}},

@@ -85,6 +85,26 @@ func TestRotateTokenEndsLogins(t *testing.T) {
 	}
 	phone.login("app", newToken)
 	phone.want(phone.get("/app"), http.StatusOK, "Aiko")
+
+	// A user can rotate their own token (and only a user: a terminal or
+	// the admin has no "my token" here).
+	for _, who := range []string{newKey, "admin"} {
+		if st, body := call(t, c, "POST", f.url+"/v1/me/rotate_token", who); st != http.StatusForbidden {
+			t.Fatalf("rotating my token as %.7s: %d %v", who, st, body)
+		}
+	}
+	st, body = call(t, c, "POST", f.url+"/v1/me/rotate_token", newToken)
+	mine, _ := body["token"].(string)
+	if st != http.StatusOK || body["id"] != f.aiko.id || !strings.HasPrefix(mine, "rk_usr_") || mine == newToken {
+		t.Fatalf("rotating my token: %d %v", st, body)
+	}
+	if st, _ := call(t, c, "GET", f.url+"/v1/me", newToken); st != http.StatusUnauthorized {
+		t.Fatalf("the token I rotated away: %d, want 401", st)
+	}
+	phone.wantRedirect(phone.get("/app"), "/app/login")
+	if st, me := call(t, c, "GET", f.url+"/v1/me", mine); st != http.StatusOK || me["id"] != f.aiko.id {
+		t.Fatalf("my new token: %d %v", st, me)
+	}
 }
 
 // TestLoginExpires: a login ends after its lifetime here, not only in the
