@@ -49,7 +49,7 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 		claimedAt int64
 	)
 	idem := renkei.IdempotencyFromContext(ctx)
-	err := s.pipe.do(ctx, func(t tx) (bool, error) {
+	err := s.pipe.do(ctx, func(t *reqTx) (bool, error) {
 		res, replayed = zero, false // the pipeline may run this again
 		if idem != nil {
 			// The key's row is claimed first, in the round trip of the
@@ -70,22 +70,15 @@ func write[T any](ctx context.Context, s *Store, fn func(tx) (T, error)) (T, err
 					}
 					return nil
 				}}
-			if rt, ok := t.(*reqTx); ok {
-				rt.ahead(func() error { return claimErr }, claim)
-			} else if err := t.batch(ctx, claim); err != nil {
-				return false, fmt.Errorf("claim idempotency key: %w", err)
-			} else if claimErr != nil {
-				replayed = errors.Is(claimErr, errClaimed)
-				return false, claimErr
-			}
+			t.ahead(func() error { return claimErr }, claim)
 		}
 		r, err := fn(t)
 		var derr *renkei.Error
 		declined := errors.As(err, &derr) && derr.Code == renkei.EDECLINED && derr.PaymentID != ""
-		if rt, ok := t.(*reqTx); ok && idem != nil && (err == nil || declined) {
+		if idem != nil && (err == nil || declined) {
 			// A request that ran no statement has not sent its claim yet:
 			// it must hold the key before its result is stored.
-			if cerr := rt.sendAhead(ctx); cerr != nil {
+			if cerr := t.sendAhead(ctx); cerr != nil {
 				err, declined = cerr, false
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -62,10 +61,12 @@ func isWallet(accountID string) bool { return strings.HasPrefix(accountID, renke
 // errOverdraft means a wallet leg would take the balance below zero.
 var errOverdraft = renkei.Declined(renkei.ReasonInsufficientBalance, "The wallet balance is too low for this payment.")
 
-// transfer writes one balanced ledger transaction: the legs must sum to
-// zero. Balances move in the same statement that checks them, so two
-// concurrent transfers cannot both spend the same yen; a wallet that would
-// go below zero makes it fail with errOverdraft before anything is written.
+// transfer writes one balanced ledger transaction, in the commit
+// pipeline: the legs must sum to zero. Each wallet leg is checked against
+// the wallet's running balance in the batch (errOverdraft if it would go
+// below zero, before anything is written); the transaction, the balance
+// changes and the postings are staged with the request and written with
+// the batch's COMMIT (see ledgerBatch.flush).
 func (s *Store) transfer(ctx context.Context, t tx, kind, refID, counterparty, currency string, legs ...leg) error {
 	var sum int64
 	for _, l := range legs {
@@ -74,61 +75,38 @@ func (s *Store) transfer(ctx context.Context, t tx, kind, refID, counterparty, c
 	if sum != 0 {
 		return fmt.Errorf("unbalanced %s transaction for %s: legs sum to %d", kind, refID, sum)
 	}
-	if r := ledgerOf(t); r != nil {
-		return s.stageTransfer(ctx, r, kind, refID, counterparty, currency, legs)
+	r := ledgerOf(t)
+	if r == nil {
+		return fmt.Errorf("store: %s transaction for %s outside the commit pipeline", kind, refID)
+	}
+	for _, l := range legs {
+		if l.amount >= 0 || !isWallet(l.accountID) {
+			continue
+		}
+		b, err := r.balance(ctx, l.accountID)
+		if err != nil {
+			return err
+		}
+		if b+l.amount < 0 {
+			return errOverdraft
+		}
 	}
 	now := micros(s.Now())
 	txnID := s.ids.New(renkei.PrefixTxn)
-	// Rows are locked in one order for every kind of transfer: wallets
-	// first, then the other accounts, each by id. A payment (wallet →
-	// merchant) and a refund (merchant → wallet) between the same two
-	// accounts then queue behind each other instead of deadlocking. Wallets
-	// are the only guarded accounts, so with one wallet leg (every transfer
-	// we make) an overdraft is still found before any balance moved, which
-	// lets a decline be recorded in the same transaction.
-	ordered := slices.Clone(legs)
-	slices.SortFunc(ordered, func(a, b leg) int {
-		aw, bw := strings.HasPrefix(a.accountID, renkei.PrefixWallet), strings.HasPrefix(b.accountID, renkei.PrefixWallet)
-		if aw != bw {
-			if aw {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.accountID, b.accountID)
-	})
-	balances := make([]int64, len(ordered))
-	for i, l := range ordered {
-		// Only wallets are guarded; merchant and funding accounts may go
-		// below zero (a refund larger than the day's takings, the outside
-		// world's side of a top-up).
-		err := t.queryRow(ctx, `UPDATE accounts SET balance = balance + ?
-			WHERE id = ? AND (kind <> 'wallet' OR balance + ? >= 0) RETURNING balance`,
-			l.amount, l.accountID, l.amount).Scan(&balances[i])
-		if isNoRows(err) {
-			return errOverdraft
-		} else if err != nil {
-			return fmt.Errorf("move %d on %s: %w", l.amount, l.accountID, err)
-		}
-	}
-	if _, err := t.exec(ctx, `INSERT INTO txns (id, kind, ref_id, counterparty, created_at) VALUES (?, ?, ?, ?, ?)`,
-		txnID, kind, refID, counterparty, now); err != nil {
-		return fmt.Errorf("write txn: %w", err)
-	}
-	for i, l := range ordered {
-		if _, err := t.exec(ctx, `INSERT INTO postings (id, txn_id, account_id, amount, currency, balance_after, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, s.ids.New(renkei.PrefixPosting), txnID, l.accountID, l.amount, currency, balances[i], now); err != nil {
-			return fmt.Errorf("write posting: %w", err)
-		}
+	r.later(stmt{q: insertTxn, args: []any{txnID, kind, refID, counterparty, now}})
+	for _, l := range legs {
+		r.stage.net[l.accountID] += l.amount
+		r.stage.posts = append(r.stage.posts, posting{id: s.ids.New(renkei.PrefixPosting), txnID: txnID,
+			accountID: l.accountID, amount: l.amount, currency: currency, at: now})
 	}
 	return nil
 }
 
-// event appends one immutable event in the caller's transaction.
 // insertEvent writes one event; a batch's events merge into one statement.
 var insertEvent = rowsStmt(`INSERT INTO events (id, type, object_id, user_id, merchant_id, data, created_at) VALUES`,
 	`(?, ?, ?, ?, ?, ?, ?)`, ``)
 
+// event appends one immutable event in the caller's transaction.
 func (s *Store) event(ctx context.Context, t tx, typ, objectID, userID, merchantID string, data any) error {
 	b, err := json.Marshal(data)
 	if err != nil {

@@ -75,24 +75,26 @@ func mergeRows(stmts []stmt) []stmt {
 		args []any
 		n    int
 	}
-	var (
-		out    = make([]stmt, 0, len(stmts))
-		groups = map[string]*group{}
-		slots  = map[string]int{} // kind → its place in out
-	)
+	// items is stmts with each mergeable kind's statements gathered into
+	// one group, at the place of its first.
+	type item struct {
+		st stmt
+		g  *group
+	}
+	items := make([]item, 0, len(stmts))
+	groups := map[string]*group{}
 	formsMu.RLock()
 	for _, st := range stmts {
 		f := forms[st.q]
 		if f == nil || st.scan != nil || st.each != nil || len(st.args) != f.cols {
-			out = append(out, st)
+			items = append(items, item{st: st})
 			continue
 		}
 		g := groups[st.q]
 		if g == nil {
 			g = &group{f: f}
 			groups[st.q] = g
-			slots[st.q] = len(out)
-			out = append(out, stmt{}) // filled below
+			items = append(items, item{g: g})
 		}
 		g.args = append(g.args, st.args...)
 		g.n++
@@ -101,30 +103,20 @@ func mergeRows(stmts []stmt) []stmt {
 	if len(groups) == 0 {
 		return stmts
 	}
-	// Each group's place takes its statements; build the result anew so
-	// a group of several chunks keeps its place.
-	at := make(map[int]string, len(slots))
-	for q, i := range slots {
-		at[i] = q
-	}
-	res := make([]stmt, 0, len(out)+len(groups))
-	for i, st := range out {
-		q, ok := at[i]
-		if !ok {
-			res = append(res, st)
+	out := make([]stmt, 0, len(items)+len(groups))
+	for _, it := range items {
+		if it.g == nil {
+			out = append(out, it.st)
 			continue
 		}
-		g := groups[q]
-		args := g.args
-		for n := g.n; n > 0; {
-			for _, c := range mergeChunks {
-				for n >= c {
-					k := c * g.f.cols
-					res = append(res, stmt{q: g.f.sql(c), args: args[:k:k]})
-					args, n = args[k:], n-c
-				}
+		args, n := it.g.args, it.g.n
+		for _, c := range mergeChunks {
+			for ; n >= c; n -= c {
+				k := c * it.g.f.cols
+				out = append(out, stmt{q: it.g.f.sql(c), args: args[:k:k]})
+				args = args[k:]
 			}
 		}
 	}
-	return res
+	return out
 }

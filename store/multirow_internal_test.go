@@ -81,6 +81,7 @@ func TestMergedLedgerStatements(t *testing.T) {
 				t.Fatal(err)
 			}
 			lb := &ledgerBatch{before: map[string]int64{}, net: map[string]int64{}}
+			var txns []stmt
 			want := map[string]int64{} // posting id → balance_after
 			for a := range accounts {
 				acc := fmt.Sprintf("acc_%d", a)
@@ -89,14 +90,14 @@ func TestMergedLedgerStatements(t *testing.T) {
 					amount := int64(i + 1 + a*1000)
 					txn := fmt.Sprintf("txn_%d_%03d", a, i)
 					id := fmt.Sprintf("pst_%d_%03d", a, i)
-					lb.txns = append(lb.txns, stmt{q: insertTxn, args: []any{txn, "topup", "ref", "", int64(i)}})
+					txns = append(txns, stmt{q: insertTxn, args: []any{txn, "topup", "ref", "", int64(i)}})
 					lb.posts = append(lb.posts, posting{id: id, txnID: txn, accountID: acc, amount: amount, currency: "JPY", at: int64(i)})
 					lb.net[acc] += amount
 					bal += amount
 					want[id] = bal
 				}
 			}
-			if err := s.inTx(ctx, func(t2 tx) error { lb.flush(t2); return nil }); err != nil {
+			if err := s.inTx(ctx, func(t2 tx) error { t2.later(txns...); lb.flush(t2); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			rows, err := s.eng.query(ctx, `SELECT p.id, p.balance_after FROM postings p JOIN txns x ON x.id = p.txn_id`)

@@ -25,10 +25,9 @@ func (s *Store) NewPayCode(ctx context.Context, userID, currency string) (*renke
 		if err != nil {
 			return nil, fmt.Errorf("make pay code: %w", err)
 		}
-		// Through the writer queue like every write, so on SQLite it waits
-		// its turn instead of spinning in the busy handler.
-		// A code is only for a wallet the user has: the check is part of
-		// the INSERT, one statement instead of a read and a write.
+		// Through the commit pipeline like every write. A code is only for
+		// a wallet the user has: the check is part of the INSERT, one
+		// statement instead of a read and a write.
 		var n int64
 		err = s.inTx(ctx, func(t tx) error {
 			var err error
@@ -97,6 +96,11 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 		} else if codeErr != nil {
 			return nil, fmt.Errorf("find pay code: %w", codeErr)
 		}
+		wallet := "" // none in the code's currency
+		if walletAcc != nil && walletBal != nil {
+			wallet = *walletAcc
+			noteWalletBalance(t, wallet, *walletBal)
+		}
 		now := s.now()
 		switch {
 		case used != 0:
@@ -114,7 +118,7 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 			failure = renkei.Declined(renkei.ReasonCurrencyMismatch,
 				"The customer's code pays in %s but the charge is in %s.", currency, req.Currency).
 				With(renkei.ReasonCurrencyMismatch, "wallet", currency, "currency", req.Currency)
-		} else if err := s.moveChargedPayment(ctx, t, p, walletAcc, walletBal, merchantAcc); errors.Is(err, errOverdraft) {
+		} else if err := s.movePaymentFrom(ctx, t, p, wallet, merchantAcc); errors.Is(err, errOverdraft) {
 			failure = renkei.Declined(renkei.ReasonInsufficientBalance, "The customer's wallet balance is too low for this payment.")
 		} else if err != nil {
 			return nil, err
@@ -133,10 +137,10 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 			failure.PaymentID = p.ID
 			return nil, failure
 		}
-		// The code is used, the payment stored and the services its links
-		// send to read in one round trip; if
-		// the code was taken meanwhile, the request fails and its
-		// savepoint takes the payment row back.
+		// The code is used, the payment stored and the services the
+		// user's links send to read in one round trip; if the code was
+		// taken meanwhile, the request fails and its savepoint takes the
+		// payment row back.
 		p.Status, p.CompletedAt = renkei.PaymentCompleted, &now
 		var taken bool
 		useCode := stmt{q: `UPDATE pay_codes SET used_at = ?, payment_id = ? WHERE code_hash = ? AND used_at = 0 RETURNING code_hash`,
@@ -164,28 +168,21 @@ func (s *Store) ChargeCode(ctx context.Context, req renkei.ChargeCode) (*renkei.
 }
 
 // movePayment writes the ledger transaction of a payment: the user's
-// wallet to the merchant's account.
-func (s *Store) movePayment(ctx context.Context, t tx, p *renkei.Payment) error {
+// wallet to the merchant's account. merchantAcc is that account if the
+// caller has read it already, or "" to find (or open) it here.
+func (s *Store) movePayment(ctx context.Context, t tx, p *renkei.Payment, merchantAcc string) error {
 	wid, err := s.walletID(ctx, t, p.UserID, p.Currency)
 	if err != nil {
 		return err
 	}
-	mid, err := s.account(ctx, t, accMerchant, p.Merchant.ID, p.Currency)
-	if err != nil {
-		return err
-	}
-	return s.transfer(ctx, t, "payment", p.ID, p.Merchant.Name, p.Currency, leg{wid, -p.Amount}, leg{mid, p.Amount})
+	return s.movePaymentFrom(ctx, t, p, wid, merchantAcc)
 }
 
-// moveChargedPayment is movePayment with the accounts already read (nil
-// when the read found none): a missing wallet is an overdraft, a missing
-// merchant account is opened.
-func (s *Store) moveChargedPayment(ctx context.Context, t tx, p *renkei.Payment, wallet *string, balance *int64, merchantAcc string) error {
-	if wallet == nil || balance == nil {
+// movePaymentFrom is movePayment from a wallet already found ("" for none:
+// an overdraft).
+func (s *Store) movePaymentFrom(ctx context.Context, t tx, p *renkei.Payment, wallet, merchantAcc string) error {
+	if wallet == "" {
 		return errOverdraft
-	}
-	if r, ok := t.(*reqTx); ok {
-		r.noteBalance(*wallet, *balance) // as walletID does
 	}
 	if merchantAcc == "" {
 		var err error
@@ -193,7 +190,16 @@ func (s *Store) moveChargedPayment(ctx context.Context, t tx, p *renkei.Payment,
 			return err
 		}
 	}
-	return s.transfer(ctx, t, "payment", p.ID, p.Merchant.Name, p.Currency, leg{*wallet, -p.Amount}, leg{merchantAcc, p.Amount})
+	return s.transfer(ctx, t, "payment", p.ID, p.Merchant.Name, p.Currency, leg{wallet, -p.Amount}, leg{merchantAcc, p.Amount})
+}
+
+// noteWalletBalance tells the pipeline a wallet's balance read in the
+// request: no balance moves before the batch's end, so it is the balance
+// before the batch, and the overdraft check then needs no read of its own.
+func noteWalletBalance(t querier, id string, balance int64) {
+	if r, ok := t.(*reqTx); ok {
+		r.noteBalance(id, balance)
+	}
 }
 
 // walletID finds a user's wallet without creating one: paying needs money
@@ -210,12 +216,7 @@ func (s *Store) walletID(ctx context.Context, q querier, userID, currency string
 	} else if err != nil {
 		return "", err
 	}
-	if r, ok := q.(*reqTx); ok {
-		// In the pipeline no balance moves before the batch's end, so
-		// this is the balance before the batch: the overdraft check then
-		// needs no read of its own.
-		r.noteBalance(id, bal)
-	}
+	noteWalletBalance(q, id, bal)
 	return id, nil
 }
 
@@ -387,12 +388,12 @@ func (s *Store) ConfirmQR(ctx context.Context, userID, payload string) (*renkei.
 		if p.ExpiresAt != nil && !now.Before(*p.ExpiresAt) {
 			return nil, renkei.Declined(renkei.ReasonRequestExpired, "This payment request has expired. Ask the shop for a new QR code.")
 		}
-		m, _, err := s.terminalMerchant(ctx, t, p.TerminalID, p.Currency)
+		m, merchantAcc, err := s.terminalMerchant(ctx, t, p.TerminalID, p.Currency)
 		if err != nil {
 			return nil, err
 		}
 		p.UserID = userID
-		if err := s.movePayment(ctx, t, p); errors.Is(err, errOverdraft) {
+		if err := s.movePayment(ctx, t, p, merchantAcc); errors.Is(err, errOverdraft) {
 			// Not recorded as a failure: the request stays open, so the user
 			// can top up and scan again before it expires.
 			if _, werr := s.walletID(ctx, t, userID, p.Currency); werr != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/renkei/renkei"
 )
 
 // pipeline is the commit pipeline: every write request (a charge, a pay
@@ -31,9 +30,13 @@ import (
 //     synchronous_commit=on on PostgreSQL).
 //   - Ledger balances are not updated request by request: each request's
 //     overdraft is decided against the batch's running balance, and at the
-//     end one UPDATE per account applies the batch's net change, in order
-//     of account id, so two batches (on two nodes) cannot deadlock on them
-//     and a hot merchant account takes one UPDATE per batch.
+//     end the batch's net change per account is applied, its rows locked
+//     in order of account id, so two batches (on two nodes) cannot
+//     deadlock on them and a hot merchant account is written once per
+//     batch.
+//   - What nobody reads before the COMMIT (events, idempotency results,
+//     ledger rows) goes with it, one multi-row statement per kind (see
+//     mergeRows).
 //   - If the whole batch fails (a deadlock, a serialization failure, a
 //     wallet another node emptied meanwhile), its requests run again, each
 //     in its own transaction.
@@ -82,7 +85,7 @@ type job struct {
 	// run does the request's work in t. keep says its effect is to be
 	// committed (with err as its answer: nil or a recorded decline);
 	// otherwise it is rolled back and err is the answer.
-	run   func(t tx) (keep bool, err error)
+	run   func(t *reqTx) (keep bool, err error)
 	done  chan struct{}
 	err   error
 	tries int
@@ -90,7 +93,7 @@ type job struct {
 
 // do runs one request through the pipeline and returns its answer once
 // its effect is durable (or known not to have happened).
-func (p *pipeline) do(ctx context.Context, run func(t tx) (bool, error)) error {
+func (p *pipeline) do(ctx context.Context, run func(t *reqTx) (bool, error)) error {
 	j := &job{ctx: ctx, run: run, done: make(chan struct{})}
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
@@ -252,7 +255,7 @@ func (p *pipeline) attempt(jobs []*job) (again []*job) {
 
 // safeRun runs the job's request, turning a panic into its error: the
 // batch and the other callers in it must not go down with one request.
-func (j *job) safeRun(t tx) (keep bool, err error) {
+func (j *job) safeRun(t *reqTx) (keep bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			keep, err = false, fmt.Errorf("store: request panicked: %v\n%s", r, debug.Stack())
@@ -283,11 +286,11 @@ func transient(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "40001", "40P01", "23514":
+		case "40001", "40P01":
 			return true
 		}
 	}
-	return isCheckViolation(err)
+	return isCheckViolation(err) // on either engine
 }
 
 // definite says whether a failed COMMIT certainly did not commit: the
@@ -378,7 +381,6 @@ func (r *reqTx) merge() {
 	for id, d := range r.stage.net {
 		r.lb.net[id] += d
 	}
-	r.lb.txns = append(r.lb.txns, r.stage.txns...)
 	r.lb.posts = append(r.lb.posts, r.stage.posts...)
 }
 
@@ -389,14 +391,13 @@ type ledgerBatch struct {
 	before map[string]int64
 	// net is each account's change by the requests kept so far.
 	net   map[string]int64
-	txns  []stmt
 	posts []posting
 }
 
-// ledgerStage is one request's ledger writes, until it is kept.
+// ledgerStage is one request's ledger writes, until it is kept (its
+// ledger transaction rows go with its later statements).
 type ledgerStage struct {
 	net   map[string]int64
-	txns  []stmt
 	posts []posting
 }
 
@@ -441,19 +442,19 @@ var (
 		`(?, ?, ?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT))`, `) AS v JOIN accounts a ON a.id = v.column3`)
 )
 
-// flush queues the batch's ledger statements to run with the COMMIT: the
-// transactions, then each account's net change, then the postings, whose
-// balance_after is worked back from the balance the change left. Merged,
-// that is three statements for the whole batch. On PostgreSQL the
-// accounts are first locked in order of id, so two batches (on two nodes
-// or lanes) cannot deadlock on them. A wallet the change would take below
-// zero (it can only happen if another node spent from it meanwhile) fails
-// the accounts CHECK, so the COMMIT fails and the requests run again.
+// flush queues the batch's balance changes and postings to run with the
+// COMMIT, after the ledger transactions its requests queued: each
+// account's net change, then the postings, whose balance_after is worked
+// back from the balance the change left. Merged, that is two statements
+// for the whole batch. On PostgreSQL the accounts are first locked in
+// order of id, so two batches (on two nodes or lanes) cannot deadlock on
+// them. A wallet the change would take below zero (it can only happen if
+// another node spent from it meanwhile) fails the accounts CHECK, so the
+// COMMIT fails and the requests run again.
 func (lb *ledgerBatch) flush(t tx) {
 	if len(lb.posts) == 0 {
 		return
 	}
-	t.later(lb.txns...)
 	byAccount := map[string][]posting{}
 	for _, ps := range lb.posts {
 		byAccount[ps.accountID] = append(byAccount[ps.accountID], ps)
@@ -493,30 +494,4 @@ func isPG(t tx) bool {
 func ledgerOf(t tx) *reqTx {
 	r, _ := t.(*reqTx)
 	return r
-}
-
-// stageTransfer is transfer inside the pipeline: it checks every wallet
-// leg against the running balance and stages the writes.
-func (s *Store) stageTransfer(ctx context.Context, r *reqTx, kind, refID, counterparty, currency string, legs []leg) error {
-	for _, l := range legs {
-		if l.amount >= 0 || !isWallet(l.accountID) {
-			continue
-		}
-		b, err := r.balance(ctx, l.accountID)
-		if err != nil {
-			return err
-		}
-		if b+l.amount < 0 {
-			return errOverdraft
-		}
-	}
-	now := micros(s.Now())
-	txnID := s.ids.New(renkei.PrefixTxn)
-	r.stage.txns = append(r.stage.txns, stmt{q: insertTxn, args: []any{txnID, kind, refID, counterparty, now}})
-	for _, l := range legs {
-		r.stage.net[l.accountID] += l.amount
-		r.stage.posts = append(r.stage.posts, posting{id: s.ids.New(renkei.PrefixPosting), txnID: txnID,
-			accountID: l.accountID, amount: l.amount, currency: currency, at: now})
-	}
-	return nil
 }

@@ -687,7 +687,7 @@ func trimPage[T any](out []T, limit int) ([]T, bool) {
 // inTx runs fn in a write transaction, through the commit pipeline, and
 // commits its effect if fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx) error) error {
-	return s.pipe.do(ctx, func(t tx) (bool, error) {
+	return s.pipe.do(ctx, func(t *reqTx) (bool, error) {
 		err := fn(t)
 		return err == nil, err
 	})
