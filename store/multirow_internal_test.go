@@ -60,80 +60,73 @@ func TestMergeRowsShape(t *testing.T) {
 // batch may have: the rows a merged statement writes are those the single
 // statements would have written, balances and balance_after included.
 func TestMergedLedgerStatements(t *testing.T) {
-	for _, engine := range storetest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			s, err := Open(ctx, storetest.DSN(t, engine))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			const accounts, perAccount = 3, 67 // 201 postings: every chunk size
-			if err := s.inTx(ctx, func(t2 tx) error {
-				for a := range accounts {
-					if _, err := t2.exec(ctx, `INSERT INTO accounts (id, kind, owner_id, currency, balance, created_at) VALUES (?, 'merchant', ?, 'JPY', 1000, 0)`,
-						fmt.Sprintf("acc_%d", a), fmt.Sprintf("mch_%d", a)); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			lb := &ledgerBatch{before: map[string]int64{}, net: map[string]int64{}}
-			var txns []stmt
-			want := map[string]int64{} // posting id → balance_after
+	eachEngine(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const accounts, perAccount = 3, 67 // 201 postings: every chunk size
+		if err := s.inTx(ctx, func(t2 tx) error {
 			for a := range accounts {
-				acc := fmt.Sprintf("acc_%d", a)
-				bal := int64(1000)
-				for i := range perAccount {
-					amount := int64(i + 1 + a*1000)
-					txn := fmt.Sprintf("txn_%d_%03d", a, i)
-					id := fmt.Sprintf("pst_%d_%03d", a, i)
-					txns = append(txns, stmt{q: insertTxn, args: []any{txn, "topup", "ref", "", int64(i)}})
-					lb.posts = append(lb.posts, posting{id: id, txnID: txn, accountID: acc, amount: amount, currency: "JPY", at: int64(i)})
-					lb.net[acc] += amount
-					bal += amount
-					want[id] = bal
+				if _, err := t2.exec(ctx, `INSERT INTO accounts (id, kind, owner_id, currency, balance, created_at) VALUES (?, 'merchant', ?, 'JPY', 1000, 0)`,
+					fmt.Sprintf("acc_%d", a), fmt.Sprintf("mch_%d", a)); err != nil {
+					return err
 				}
 			}
-			if err := s.inTx(ctx, func(t2 tx) error { t2.later(txns...); lb.flush(t2); return nil }); err != nil {
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		lb := &ledgerBatch{before: map[string]int64{}, net: map[string]int64{}}
+		var txns []stmt
+		want := map[string]int64{} // posting id → balance_after
+		for a := range accounts {
+			acc := fmt.Sprintf("acc_%d", a)
+			bal := int64(1000)
+			for i := range perAccount {
+				amount := int64(i + 1 + a*1000)
+				txn := fmt.Sprintf("txn_%d_%03d", a, i)
+				id := fmt.Sprintf("pst_%d_%03d", a, i)
+				txns = append(txns, stmt{q: insertTxn, args: []any{txn, "topup", "ref", "", int64(i)}})
+				lb.posts = append(lb.posts, posting{id: id, txnID: txn, accountID: acc, amount: amount, currency: "JPY", at: int64(i)})
+				lb.net[acc] += amount
+				bal += amount
+				want[id] = bal
+			}
+		}
+		if err := s.inTx(ctx, func(t2 tx) error { t2.later(txns...); lb.flush(t2); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.eng.query(ctx, `SELECT p.id, p.balance_after FROM postings p JOIN txns x ON x.id = p.txn_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var id string
+			var after int64
+			if err := rows.Scan(&id, &after); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := s.eng.query(ctx, `SELECT p.id, p.balance_after FROM postings p JOIN txns x ON x.id = p.txn_id`)
-			if err != nil {
+			if want[id] != after {
+				t.Fatalf("%s: balance_after %d, want %d", id, after, want[id])
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n != accounts*perAccount {
+			t.Fatalf("%d postings, want %d", n, accounts*perAccount)
+		}
+		for a := range accounts {
+			var bal int64
+			if err := s.eng.queryRow(ctx, `SELECT balance FROM accounts WHERE id = ?`, fmt.Sprintf("acc_%d", a)).Scan(&bal); err != nil {
 				t.Fatal(err)
 			}
-			defer rows.Close()
-			n := 0
-			for rows.Next() {
-				var id string
-				var after int64
-				if err := rows.Scan(&id, &after); err != nil {
-					t.Fatal(err)
-				}
-				if want[id] != after {
-					t.Fatalf("%s: balance_after %d, want %d", id, after, want[id])
-				}
-				n++
+			if w := 1000 + lb.net[fmt.Sprintf("acc_%d", a)]; bal != w {
+				t.Fatalf("acc_%d balance %d, want %d", a, bal, w)
 			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			if n != accounts*perAccount {
-				t.Fatalf("%d postings, want %d", n, accounts*perAccount)
-			}
-			for a := range accounts {
-				var bal int64
-				if err := s.eng.queryRow(ctx, `SELECT balance FROM accounts WHERE id = ?`, fmt.Sprintf("acc_%d", a)).Scan(&bal); err != nil {
-					t.Fatal(err)
-				}
-				if w := 1000 + lb.net[fmt.Sprintf("acc_%d", a)]; bal != w {
-					t.Fatalf("acc_%d balance %d, want %d", a, bal, w)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // mergeRows may move a row ahead of statements queued before it, which is

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -54,7 +53,7 @@ func TestPipelineBatchEqualsSerial(t *testing.T) {
 		t.Run(e, func(t *testing.T) {
 			t.Parallel()
 			batched, _ := openStore(t, e)
-			var logs syncBuffer
+			var logs storetest.SyncBuffer
 			batched.Log = slog.New(slog.NewTextHandler(&logs, nil))
 			serial, _ := openStore(t, e)
 			run := 0
@@ -334,24 +333,6 @@ func TestPipelineTwoNodesRetry(t *testing.T) {
 	commits, _ := b.PipelineStats()
 	t.Logf("node b: %d commits; answers: %v, %v, %v", commits-commitsB, answers[0].err, answers[1].err, answers[2].err)
 	checkLedger(t, a)
-}
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // declinedFor says whether err is a decline for reason.

@@ -18,21 +18,7 @@ func TestBenchPayments(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"bench", "payments", "--clients", "4", "--duration", "2s"}
-			if tc.name == "postgres" {
-				if tc.db == "" {
-					if os.Getenv("CI") == "true" {
-						t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
-					}
-					t.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to bench on PostgreSQL")
-				}
-				args = append(args, "--db", tc.db)
-			}
-			var out, errOut bytes.Buffer
-			if err := run(t.Context(), args, &out, &errOut); err != nil {
-				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
-			}
-			report := out.String()
+			report := runPaymentsBench(t, tc.name, tc.db, "--clients", "4", "--duration", "2s")
 			if n := benchTestField(t, report, `completed\s+(\d+) payments`); n == 0 {
 				t.Errorf("no payments completed:\n%s", report)
 			}
@@ -60,21 +46,7 @@ func TestBenchCompare(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"bench", "payments", "--clients", "2", "--duration", "1s", "--compare"}
-			if tc.name == "postgres" {
-				if tc.db == "" {
-					if os.Getenv("CI") == "true" {
-						t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
-					}
-					t.Skip("RENKEI_TEST_POSTGRES is not set")
-				}
-				args = append(args, "--db", tc.db)
-			}
-			var out, errOut bytes.Buffer
-			if err := run(t.Context(), args, &out, &errOut); err != nil {
-				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
-			}
-			report := out.String()
+			report := runPaymentsBench(t, tc.name, tc.db, "--clients", "2", "--duration", "1s", "--compare")
 			for _, want := range []string{`reference\s+\S.*: [0-9.]+/s`, `ratio\s+[0-9.]+ `, `write commits\s+[1-9]\d* for [1-9]\d* write requests`} {
 				if !regexp.MustCompile(`(?m)^` + want).MatchString(report) {
 					t.Errorf("no %q in the report:\n%s", want, report)
@@ -139,4 +111,25 @@ func TestBenchBadArguments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runPaymentsBench runs `renkei bench payments` with flags on the engine
+// (PostgreSQL at db, which must be set under CI) and returns its report.
+func runPaymentsBench(t *testing.T, engine, db string, flags ...string) string {
+	t.Helper()
+	args := append([]string{"bench", "payments"}, flags...)
+	if engine == "postgres" {
+		if db == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("RENKEI_TEST_POSTGRES is not set; CI must run the PostgreSQL bench")
+			}
+			t.Skip("RENKEI_TEST_POSTGRES is not set; set it to a PostgreSQL DSN to bench on PostgreSQL")
+		}
+		args = append(args, "--db", db)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+	}
+	return out.String()
 }

@@ -242,7 +242,7 @@ type crashProc struct {
 	bin  string
 	args []string
 	cmd  *exec.Cmd
-	out  *syncBuffer // stdout and stderr, across restarts
+	out  *storetest.SyncBuffer // stdout and stderr, across restarts
 	done chan struct{}
 	mu   sync.Mutex
 	url  string
@@ -252,7 +252,7 @@ var welcomeURL = regexp.MustCompile(`is running on (http://127\.0\.0\.1:\d+)`)
 
 func startCrashProc(t *testing.T, bin, name string, args []string) *crashProc {
 	t.Helper()
-	p := &crashProc{name: name, bin: bin, args: args, out: &syncBuffer{}}
+	p := &crashProc{name: name, bin: bin, args: args, out: &storetest.SyncBuffer{}}
 	p.start(t)
 	t.Cleanup(func() {
 		if p.cmd != nil {

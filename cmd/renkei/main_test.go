@@ -10,34 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/renkei/renkei/store/storetest"
 )
 
-// syncBuffer collects a Main's output safely across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startMain runs the real program, as `renkei serve --demo` would, on port 0.
-func startMain(t *testing.T, dataDir, dsn string) (*Main, *syncBuffer) {
+func startMain(t *testing.T, dataDir, dsn string) (*Main, *storetest.SyncBuffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &storetest.SyncBuffer{}
 	m := NewMain(out, out)
 	if err := m.ParseFlags([]string{"--demo", "--data", dataDir, "--addr", "127.0.0.1:0", "--db", dsn, "--log-level", "warn", "--kakeibo-addr", "127.0.0.1:0", "--points-addr", "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
@@ -185,7 +166,7 @@ func TestDemoTour(t *testing.T) {
 			if engine == "postgres" {
 				args = append(args, "--db", storetest.PostgresDSN(t))
 			}
-			var out, errOut syncBuffer
+			var out, errOut storetest.SyncBuffer
 			if err := run(context.Background(), args, &out, &errOut); err != nil {
 				t.Fatalf("demo failed: %v\n%s\n%s", err, out.String(), errOut.String())
 			}
@@ -225,7 +206,7 @@ func TestHelpExitsZero(t *testing.T) {
 func TestOperatorFlags(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	out := &syncBuffer{}
+	out := &storetest.SyncBuffer{}
 	m := NewMain(out, out)
 	if err := m.ParseFlags([]string{"--demo", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn", "--demo-partners=false",
 		"--operator", "Hikari Pay K.K.", "--operator-contact", "privacy@hikari-pay.example", "--operator-url", "https://pay.hikari.example/"}); err != nil {

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/renkei/renkei/store/storetest"
 )
 
 // startServe runs `renkei serve` with args (after a temp data folder and
 // port 0) and returns the running Main and its output.
-func startServe(t *testing.T, args ...string) (*Main, *syncBuffer) {
+func startServe(t *testing.T, args ...string) (*Main, *storetest.SyncBuffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &storetest.SyncBuffer{}
 	m := NewMain(out, out)
 	if err := m.ParseFlags(append([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-level", "warn",
 		"--kakeibo-addr", "127.0.0.1:0", "--points-addr", "127.0.0.1:0"}, args...)); err != nil {
@@ -96,10 +98,10 @@ func TestServeDefaults(t *testing.T) {
 
 // runServe runs `renkei args…` as main would, until the returned stop is
 // called, and returns the server's URL and its output.
-func runServe(t *testing.T, args ...string) (string, *syncBuffer, func()) {
+func runServe(t *testing.T, args ...string) (string, *storetest.SyncBuffer, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &storetest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, out, out) }()
 	stop := func() {
