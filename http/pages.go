@@ -610,8 +610,7 @@ func (s *Server) pageLogout(area string) http.HandlerFunc {
 		if c, err := r.Cookie(cookie); err == nil && c.Value != "" {
 			if l, ok := s.openLogin(cookie, c.Value, s.Now()); ok {
 				if err := s.Services.EndLogin(r.Context(), l.id, l.expires); err != nil {
-					s.renderPage(pr, s.errStatus(r.Context(), err), "error", pr.view.L.T("err.title"),
-						map[string]string{"Message": pr.view.L.T("err.internal")})
+					s.pageFail(pr, err) // still logged in: say so rather than pretend
 					return
 				}
 			}
@@ -679,9 +678,10 @@ func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request, area strin
 // pageHome is the start page: links to the wallet, the shop terminal,
 // the admin pages and the API reference.
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
-	pr := &pageReq{w: w, r: r, ctx: r.Context(), view: &pageView{L: pageLang(r), Demo: s.Demo, MainID: "main", Zone: s.defaultZone()}}
-	pr.view.LangURL = langSwitchURL(r, "", pr.view.L.Other())
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	pr, ok := s.pageStart(w, r, "")
+	if !ok {
+		return
+	}
 	s.renderPage(pr, http.StatusOK, "home", pr.view.L.T("home.title"), nil)
 }
 

@@ -651,6 +651,8 @@ func TestPagesHome(t *testing.T) {
 	en.want(en.get("/"), 200, `<html lang="en">`, `href="/app"`, `href="/shop"`, `href="/admin"`, `href="/docs"`,
 		"Wallet", "Shop terminal", "/openapi.json")
 	ja.want(ja.get("/"), 200, `<html lang="ja">`, "ウォレット", "店舗端末", `href="/app"`)
+	en.want(en.get("/?lang=ja"), 200, `<html lang="ja">`)
+	en.want(en.get("/app/login"), 200, `<html lang="ja">`) // the choice is remembered
 	en.want(en.get("/nothing-here"), 404)
 }
 
